@@ -1,0 +1,259 @@
+package crm
+
+import (
+	"net/mail"
+	"strings"
+)
+
+// Validate methods check what a record must satisfy on its own. References to
+// other records (does the account exist?) are checked by the store, which sees them.
+
+const maxText = 1000
+
+func checkText(p *Problems, field, v string) {
+	if len(v) > maxText {
+		p.Add(field, "longer than %d characters", maxText)
+	}
+}
+
+func checkEmail(p *Problems, field, v string, required bool) {
+	if v == "" {
+		if required {
+			p.Add(field, "is required")
+		}
+		return
+	}
+	if a, err := mail.ParseAddress(v); err != nil || a.Address != v {
+		p.Add(field, "%q is not an email address", v)
+	}
+}
+
+func checkNonNegative(p *Problems, field string, v *int64) {
+	if v != nil && *v < 0 {
+		p.Add(field, "must not be negative")
+	}
+}
+
+func checkProbability(p *Problems, field string, v *float64) {
+	if v != nil && (*v < 0 || *v > 1) {
+		p.Add(field, "must be between 0 and 1")
+	}
+}
+
+func checkCurrency(p *Problems, field, v string) {
+	if !ValidCurrencyCode(v) {
+		p.Add(field, "%q is not a 3-letter ISO 4217 currency code", v)
+	}
+}
+
+func checkExternalID(p *Problems, v *string) {
+	if v != nil && strings.TrimSpace(*v) == "" {
+		p.Add("external_id", "must not be blank (omit it instead)")
+	}
+}
+
+// Validate checks a team.
+func (t *Team) Validate() error {
+	p := NewProblems("team")
+	p.Require(strings.TrimSpace(t.Name) != "", "name", "is required")
+	checkText(p, "name", t.Name)
+	if t.ParentID != nil && *t.ParentID == t.ID && t.ID != 0 {
+		p.Add("parent_id", "a team cannot be its own parent")
+	}
+	return p.Err()
+}
+
+// Validate checks a user.
+func (u *User) Validate() error {
+	p := NewProblems("user")
+	checkEmail(p, "email", u.Email, true)
+	p.Require(strings.TrimSpace(u.Name) != "", "name", "is required")
+	if !u.Role.Valid() {
+		p.Add("role", "%q is not one of admin, ops, manager, rep, viewer", u.Role)
+	}
+	if u.ManagerID != nil && *u.ManagerID == u.ID && u.ID != 0 {
+		p.Add("manager_id", "a user cannot be their own manager")
+	}
+	return p.Err()
+}
+
+// Validate checks an account.
+func (a *Account) Validate() error {
+	p := NewProblems("account")
+	checkExternalID(p, a.ExternalID)
+	p.Require(strings.TrimSpace(a.Name) != "", "name", "is required")
+	checkText(p, "name", a.Name)
+	checkNonNegative(p, "employees", a.Employees)
+	if a.AnnualRevenue != nil && a.AnnualRevenue.IsNegative() {
+		p.Add("annual_revenue", "must not be negative")
+	}
+	if a.Latitude != nil && (*a.Latitude < -90 || *a.Latitude > 90) {
+		p.Add("latitude", "must be between -90 and 90")
+	}
+	if a.Longitude != nil && (*a.Longitude < -180 || *a.Longitude > 180) {
+		p.Add("longitude", "must be between -180 and 180")
+	}
+	if (a.Latitude == nil) != (a.Longitude == nil) {
+		p.Add("latitude", "latitude and longitude go together")
+	}
+	if a.ParentID != nil && *a.ParentID == a.ID && a.ID != 0 {
+		p.Add("parent_id", "an account cannot be its own parent")
+	}
+	return p.Err()
+}
+
+// Validate checks a contact.
+func (c *Contact) Validate() error {
+	p := NewProblems("contact")
+	checkExternalID(p, c.ExternalID)
+	p.Require(strings.TrimSpace(c.FirstName+c.LastName) != "", "last_name", "a contact needs a name")
+	checkEmail(p, "email", c.Email, false)
+	return p.Err()
+}
+
+// Validate checks a lead.
+func (l *Lead) Validate() error {
+	p := NewProblems("lead")
+	checkExternalID(p, l.ExternalID)
+	p.Require(strings.TrimSpace(l.FirstName+l.LastName+l.Email+l.Company) != "", "last_name", "a lead needs a name, an email or a company")
+	checkEmail(p, "email", l.Email, false)
+	checkNonNegative(p, "employees", l.Employees)
+	if !l.Status.Valid() {
+		p.Add("status", "%q is not one of new, working, qualified, disqualified, converted", l.Status)
+	}
+	if l.CreatedAt.IsZero() {
+		p.Add("created_at", "is required")
+	}
+	if l.FirstResponseAt != nil && l.FirstResponseAt.Before(l.CreatedAt) {
+		p.Add("first_response_at", "is before created_at")
+	}
+	if l.ConvertedAt != nil && l.ConvertedAt.Before(l.CreatedAt) {
+		p.Add("converted_at", "is before created_at")
+	}
+	return p.Err()
+}
+
+// Validate checks a lead event.
+func (e *LeadEvent) Validate() error {
+	p := NewProblems("lead event")
+	p.Require(e.LeadID != 0, "lead_id", "is required")
+	p.Require(strings.TrimSpace(e.Kind) != "", "kind", "is required")
+	p.Require(!e.OccurredAt.IsZero(), "occurred_at", "is required")
+	return p.Err()
+}
+
+// Validate checks a product.
+func (pr *Product) Validate() error {
+	p := NewProblems("product")
+	checkExternalID(p, pr.ExternalID)
+	p.Require(strings.TrimSpace(pr.Name) != "", "name", "is required")
+	if pr.ListPrice.IsNegative() {
+		p.Add("list_price", "must not be negative")
+	}
+	checkCurrency(p, "currency", pr.Currency)
+	return p.Err()
+}
+
+// Validate checks a stage definition.
+func (s *Stage) Validate() error {
+	p := NewProblems("stage")
+	p.Require(strings.TrimSpace(s.Name) != "", "name", "is required")
+	p.Require(s.Probability >= 0 && s.Probability <= 1, "probability", "must be between 0 and 1")
+	if !s.Kind.Valid() {
+		p.Add("kind", "%q is not one of open, won, lost", s.Kind)
+	}
+	if !s.ForecastCategory.Valid() {
+		p.Add("forecast_category", "%q is not a forecast category", s.ForecastCategory)
+	}
+	return p.Err()
+}
+
+// Validate checks an opportunity on its own.
+func (o *Opportunity) Validate() error {
+	p := NewProblems("opportunity")
+	checkExternalID(p, o.ExternalID)
+	p.Require(strings.TrimSpace(o.Name) != "", "name", "is required")
+	checkText(p, "name", o.Name)
+	p.Require(o.AccountID != 0, "account_id", "is required")
+	p.Require(o.OwnerID != 0, "owner_id", "is required")
+	if o.Amount.IsNegative() {
+		p.Add("amount", "must not be negative")
+	}
+	checkCurrency(p, "currency", o.Currency)
+	p.Require(strings.TrimSpace(o.Stage) != "", "stage", "is required")
+	checkProbability(p, "probability", o.Probability)
+	if o.ForecastCategory != "" && !o.ForecastCategory.Valid() {
+		p.Add("forecast_category", "%q is not one of pipeline, best_case, commit, closed, omitted", o.ForecastCategory)
+	}
+	if !o.Type.Valid() {
+		p.Add("type", "%q is not one of new, expansion, renewal", o.Type)
+	}
+	if o.ClosedAt != nil && !o.CreatedAt.IsZero() && o.ClosedAt.Before(NewDate(o.CreatedAt).Time) {
+		p.Add("closed_at", "is before the opportunity was created")
+	}
+	return p.Err()
+}
+
+// Validate checks a line item.
+func (li *LineItem) Validate() error {
+	p := NewProblems("line item")
+	p.Require(li.OpportunityID != 0, "opportunity_id", "is required")
+	p.Require(li.ProductID != 0, "product_id", "is required")
+	p.Require(li.Quantity.IsPositive(), "quantity", "must be positive")
+	p.Require(!li.UnitPrice.IsNegative(), "unit_price", "must not be negative")
+	return p.Err()
+}
+
+// Validate checks an activity.
+func (a *Activity) Validate() error {
+	p := NewProblems("activity")
+	checkExternalID(p, a.ExternalID)
+	if !a.Kind.Valid() {
+		p.Add("kind", "%q is not one of call, email, meeting, demo, task, other", a.Kind)
+	}
+	p.Require(a.OwnerID != 0, "owner_id", "is required")
+	p.Require(!a.OccurredAt.IsZero(), "occurred_at", "is required")
+	p.Require(a.DurationMinutes >= 0, "duration_minutes", "must not be negative")
+	if !a.Direction.Valid() {
+		p.Add("direction", "%q is not one of inbound, outbound or empty", a.Direction)
+	}
+	return p.Err()
+}
+
+// Validate checks a quota; cal says which periods exist.
+func (q *Quota) Validate(cal FiscalCalendar) error {
+	p := NewProblems("quota")
+	p.Require((q.UserID == nil) != (q.TeamID == nil), "user_id", "a quota belongs to exactly one user or one team")
+	if _, err := cal.ParsePeriod(q.Period); err != nil {
+		p.Add("period", "%v", err)
+	}
+	if q.Amount.IsNegative() {
+		p.Add("amount", "must not be negative")
+	}
+	checkCurrency(p, "currency", q.Currency)
+	return p.Err()
+}
+
+// Validate checks a cost; cal says which periods exist.
+func (c *Cost) Validate(cal FiscalCalendar) error {
+	p := NewProblems("cost")
+	if _, err := cal.ParsePeriod(c.Period); err != nil {
+		p.Add("period", "%v", err)
+	}
+	if !c.Category.Valid() {
+		p.Add("category", "%q is not one of sales, marketing", c.Category)
+	}
+	if c.Amount.IsNegative() {
+		p.Add("amount", "must not be negative")
+	}
+	checkCurrency(p, "currency", c.Currency)
+	return p.Err()
+}
+
+// Validate checks the organisation settings.
+func (s *Settings) Validate() error {
+	p := NewProblems("settings")
+	p.Require(s.FiscalYearStartMonth >= 1 && s.FiscalYearStartMonth <= 12, "fiscal_year_start_month", "must be 1 to 12")
+	checkCurrency(p, "corporate_currency", s.CorporateCurrency)
+	return p.Err()
+}

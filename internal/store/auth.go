@@ -1,0 +1,205 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/quarterdeck/quarterdeck/internal/crm"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// ErrBadCredentials is returned for a wrong email, password, token or session,
+// without saying which.
+var ErrBadCredentials = errors.New("bad credentials")
+
+// MinPasswordLength is the shortest password accepted.
+const MinPasswordLength = 10
+
+// SetPassword stores a bcrypt hash of password for a user (admin, or the user themselves).
+func (s *Store) SetPassword(ctx context.Context, p crm.Principal, userID int64, password string) error {
+	if p.Role != crm.RoleAdmin && p.UserID != userID {
+		return crm.ErrForbidden
+	}
+	if len(password) < MinPasswordLength {
+		return crm.Invalid("user", "password", fmt.Sprintf("must be at least %d characters", MinPasswordLength))
+	}
+	if len(password) > 72 {
+		return crm.Invalid("user", "password", "must be at most 72 bytes (bcrypt's limit)")
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	if err != nil {
+		return fmt.Errorf("hash password: %w", err)
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = $1 WHERE id = $2`, string(hash), userID)
+		if err != nil {
+			return fmt.Errorf("set password: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("user %d: %w", userID, crm.ErrNotFound)
+		}
+		return s.audit(ctx, tx, p, "set_password", "user", userID, nil, nil)
+	})
+}
+
+// Authenticate checks an email and password of an active user.
+func (s *Store) Authenticate(ctx context.Context, email, password string) (*crm.User, error) {
+	email = strings.ToLower(strings.TrimSpace(email))
+	var id int64
+	var hash string
+	err := s.db.QueryRowContext(ctx, `SELECT id, password_hash FROM users WHERE email = $1 AND active`, email).Scan(&id, &hash)
+	if isNoRows(err) {
+		// Spend the same time as a real check so timing does not reveal which emails exist.
+		bcrypt.CompareHashAndPassword([]byte("$2a$10$7EqJtq98hPqEX7fNZaFWoOhi5BWX4Z2oa2QJzvYHHMzDeVqLBYqWC"), []byte(password))
+		return nil, ErrBadCredentials
+	}
+	if err != nil {
+		return nil, fmt.Errorf("authenticate: %w", err)
+	}
+	if hash == "" || bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil {
+		return nil, ErrBadCredentials
+	}
+	return s.userByID(ctx, id)
+}
+
+func (s *Store) userByID(ctx context.Context, id int64) (*crm.User, error) {
+	return s.Users.Get(ctx, crm.System, id)
+}
+
+// UserByEmail finds a user (for the CLI).
+func (s *Store) UserByEmail(ctx context.Context, email string) (*crm.User, error) {
+	var id int64
+	err := s.db.QueryRowContext(ctx, `SELECT id FROM users WHERE email = $1`, strings.ToLower(strings.TrimSpace(email))).Scan(&id)
+	if isNoRows(err) {
+		return nil, fmt.Errorf("user %s: %w", email, crm.ErrNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.userByID(ctx, id)
+}
+
+// CountUsers tells whether the organisation has anyone yet.
+func (s *Store) CountUsers(ctx context.Context) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM users`).Scan(&n)
+	return n, err
+}
+
+func newSecret() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// Secrets are stored as their SHA-256: a leaked database holds no usable token.
+func hashSecret(secret string) string {
+	h := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(h[:])
+}
+
+// NewAPIToken creates a bearer token for a user and returns it; only its hash is kept.
+func (s *Store) NewAPIToken(ctx context.Context, p crm.Principal, userID int64) (string, error) {
+	if p.Role != crm.RoleAdmin && p.UserID != userID {
+		return "", crm.ErrForbidden
+	}
+	if _, err := s.userByID(ctx, userID); err != nil {
+		return "", err
+	}
+	tok, err := newSecret()
+	if err != nil {
+		return "", err
+	}
+	tok = "qd_" + tok
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO api_tokens (token_hash, user_id, created_at) VALUES ($1, $2, $3)`, hashSecret(tok), userID, s.now()); err != nil {
+			return fmt.Errorf("save token: %w", err)
+		}
+		return s.audit(ctx, tx, p, "create_token", "user", userID, nil, nil)
+	})
+	return tok, err
+}
+
+// UserByToken resolves a bearer token to its active user.
+func (s *Store) UserByToken(ctx context.Context, token string) (*crm.User, error) {
+	var id int64
+	err := s.db.QueryRowContext(ctx, `SELECT u.id FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1 AND u.active`, hashSecret(token)).Scan(&id)
+	if isNoRows(err) {
+		return nil, ErrBadCredentials
+	}
+	if err != nil {
+		return nil, fmt.Errorf("check token: %w", err)
+	}
+	return s.userByID(ctx, id)
+}
+
+// Session is a logged-in browser.
+type Session struct {
+	Token     string // the cookie value; only its hash is stored
+	CSRFToken string // echoed in every form
+	User      crm.User
+	ExpiresAt time.Time
+}
+
+// NewSession logs a user in for ttl.
+func (s *Store) NewSession(ctx context.Context, userID int64, ttl time.Duration) (*Session, error) {
+	u, err := s.userByID(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := newSecret()
+	if err != nil {
+		return nil, err
+	}
+	csrf, err := newSecret()
+	if err != nil {
+		return nil, err
+	}
+	exp := s.now().Add(ttl)
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO sessions (token_hash, user_id, csrf_token, expires_at) VALUES ($1, $2, $3, $4)`, hashSecret(tok), userID, csrf, exp); err != nil {
+		return nil, fmt.Errorf("save session: %w", err)
+	}
+	return &Session{Token: tok, CSRFToken: csrf, User: *u, ExpiresAt: exp}, nil
+}
+
+// SessionByToken resolves a session cookie of an active user.
+func (s *Store) SessionByToken(ctx context.Context, token string) (*Session, error) {
+	var id int64
+	var csrf string
+	var exp time.Time
+	err := s.db.QueryRowContext(ctx, `SELECT s.user_id, s.csrf_token, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND u.active AND s.expires_at > $2`,
+		hashSecret(token), s.now()).Scan(&id, &csrf, &exp)
+	if isNoRows(err) {
+		return nil, ErrBadCredentials
+	}
+	if err != nil {
+		return nil, fmt.Errorf("check session: %w", err)
+	}
+	u, err := s.userByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return &Session{Token: token, CSRFToken: csrf, User: *u, ExpiresAt: exp}, nil
+}
+
+// EndSession logs a browser out.
+func (s *Store) EndSession(ctx context.Context, token string) error {
+	_, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = $1`, hashSecret(token))
+	return err
+}
+
+// CSRFValid compares tokens in constant time.
+func CSRFValid(want, got string) bool {
+	return want != "" && subtle.ConstantTimeCompare([]byte(want), []byte(got)) == 1
+}

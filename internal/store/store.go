@@ -1,0 +1,198 @@
+// Package store keeps the sales data in DuckDB (embedded, the default) or
+// PostgreSQL. Every read and write takes a crm.Principal and applies that
+// role's visibility inside the SQL, so no caller can forget it.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/quarterdeck/quarterdeck/internal/crm"
+)
+
+// Store is the one way in to the database.
+type Store struct {
+	db      *sql.DB
+	dialect dialect
+	log     *slog.Logger
+	idMu    sync.Mutex // serialises id allocation (DuckDB aborts on write conflicts instead of waiting)
+	now     func() time.Time
+
+	Teams         *Repo[crm.Team]
+	Users         *Repo[crm.User]
+	Accounts      *Repo[crm.Account]
+	Contacts      *Repo[crm.Contact]
+	Leads         *Repo[crm.Lead]
+	Products      *Repo[crm.Product]
+	Opportunities *Repo[crm.Opportunity]
+	Activities    *Repo[crm.Activity]
+	Quotas        *Repo[crm.Quota]
+	Costs         *Repo[crm.Cost]
+}
+
+// Open connects to the database named by dsn and applies pending migrations.
+// A dsn starting with postgres:// or postgresql:// selects PostgreSQL; anything
+// else is a DuckDB file path (":memory:" or "" for a throwaway in-memory one).
+func Open(ctx context.Context, dsn string, log *slog.Logger) (*Store, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	d := dialectFor(dsn)
+	db, err := d.open(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open %s database: %w", d.name(), err)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to %s database: %w", d.name(), err)
+	}
+	s := &Store{db: db, dialect: d, log: log, now: func() time.Time { return time.Now().UTC() }}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.initRepos()
+	return s, nil
+}
+
+// Close releases the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Engine names the database engine: "duckdb" or "postgres".
+func (s *Store) Engine() string { return s.dialect.name() }
+
+// DB exposes the handle to analytics packages that run their own read-only SQL.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// SetClock replaces the clock (imports stamp history with the import's time).
+func (s *Store) SetClock(now func() time.Time) { s.now = now }
+
+// Ping checks the database answers (for health checks).
+func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
+// querier is what both *sql.DB and *sql.Tx offer.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// inTx runs fn in a transaction, committing only if it returns nil.
+func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// allocIDs reserves n consecutive ids and returns the first. Ids come from one
+// counter row so that bulk loads can reserve a block in one statement, on both
+// engines and across several app servers sharing one PostgreSQL.
+func (s *Store) allocIDs(ctx context.Context, n int) (int64, error) {
+	s.idMu.Lock()
+	defer s.idMu.Unlock()
+	var last int64
+	err := s.db.QueryRowContext(ctx, `UPDATE id_counter SET value = value + $1 WHERE name = 'id' RETURNING value`, n).Scan(&last)
+	if err != nil {
+		return 0, fmt.Errorf("allocate ids: %w", err)
+	}
+	return last - int64(n) + 1, nil
+}
+
+// exists reports whether table has a row whose column equals v.
+func exists(ctx context.Context, q querier, table, column string, v any) (bool, error) {
+	var one int
+	err := q.QueryRowContext(ctx, `SELECT 1 FROM `+table+` WHERE `+column+` = $1 LIMIT 1`, v).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("check %s.%s: %w", table, column, err)
+	}
+	return true, nil
+}
+
+// Settings reads the organisation settings.
+func (s *Store) Settings(ctx context.Context) (crm.Settings, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT key, value FROM settings`)
+	if err != nil {
+		return crm.Settings{}, fmt.Errorf("read settings: %w", err)
+	}
+	defer rows.Close()
+	var st crm.Settings
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			return crm.Settings{}, err
+		}
+		switch k {
+		case "fiscal_year_start_month":
+			fmt.Sscan(v, &st.FiscalYearStartMonth)
+		case "corporate_currency":
+			st.CorporateCurrency = v
+		}
+	}
+	return st, rows.Err()
+}
+
+// Calendar returns the fiscal calendar from the settings.
+func (s *Store) Calendar(ctx context.Context) (crm.FiscalCalendar, error) {
+	st, err := s.Settings(ctx)
+	if err != nil {
+		return crm.FiscalCalendar{}, err
+	}
+	return crm.FiscalCalendar{StartMonth: time.Month(st.FiscalYearStartMonth)}, nil
+}
+
+// UpdateSettings changes the organisation settings (ops and admin only).
+func (s *Store) UpdateSettings(ctx context.Context, p crm.Principal, st crm.Settings) error {
+	if !p.Role.SeesAll() {
+		return crm.ErrForbidden
+	}
+	if err := st.Validate(); err != nil {
+		return err
+	}
+	old, err := s.Settings(ctx)
+	if err != nil {
+		return err
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if ok, err := exists(ctx, tx, "currencies", "code", st.CorporateCurrency); err != nil {
+			return err
+		} else if !ok {
+			return crm.Invalid("settings", "corporate_currency", fmt.Sprintf("%q is not a known currency", st.CorporateCurrency))
+		}
+		for k, v := range map[string]string{"fiscal_year_start_month": fmt.Sprint(st.FiscalYearStartMonth), "corporate_currency": st.CorporateCurrency} {
+			if _, err := tx.ExecContext(ctx, `UPDATE settings SET value = $1 WHERE key = $2`, v, k); err != nil {
+				return fmt.Errorf("update setting %s: %w", k, err)
+			}
+		}
+		return s.audit(ctx, tx, p, "update", "settings", 0, old, st)
+	})
+}
+
+// placeholders returns "$from, $from+1, ..." n times.
+func placeholders(from, n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "$%d", from+i)
+	}
+	return b.String()
+}

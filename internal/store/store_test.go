@@ -1,0 +1,471 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"iter"
+	"testing"
+	"time"
+
+	"github.com/quarterdeck/quarterdeck/internal/crm"
+	"github.com/quarterdeck/quarterdeck/internal/store"
+	"github.com/quarterdeck/quarterdeck/internal/store/storetest"
+	"github.com/shopspring/decimal"
+)
+
+var ctx = context.Background()
+
+func ptr[T any](v T) *T { return &v }
+
+func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
+
+// org is a small organisation: a region with two teams, a manager per team,
+// two reps in team A and one in team B.
+type org struct {
+	admin, vp, mgrA, mgrB, repA1, repA2, repB crm.User
+	region, teamA, teamB                      crm.Team
+	acct                                      crm.Account
+}
+
+func mustCreate[T any](t *testing.T, r *store.Repo[T], p crm.Principal, v *T) {
+	t.Helper()
+	if err := r.Create(ctx, p, v); err != nil {
+		t.Fatalf("create %T: %v", v, err)
+	}
+}
+
+func buildOrg(t *testing.T, s *store.Store) org {
+	t.Helper()
+	var o org
+	sys := crm.System
+	user := func(email string, role crm.Role, team *crm.Team, mgr *crm.User) crm.User {
+		u := crm.User{Email: email, Name: email, Role: role, Active: true}
+		if team != nil {
+			u.TeamID = &team.ID
+		}
+		if mgr != nil {
+			u.ManagerID = &mgr.ID
+		}
+		mustCreate(t, s.Users, sys, &u)
+		return u
+	}
+	o.admin = user("admin@example.com", crm.RoleAdmin, nil, nil)
+	o.vp = user("vp@example.com", crm.RoleManager, nil, nil)
+	o.region = crm.Team{Name: "East", Region: "East", ManagerID: &o.vp.ID}
+	mustCreate(t, s.Teams, sys, &o.region)
+	o.mgrA = user("mgr.a@example.com", crm.RoleManager, &o.region, &o.vp)
+	o.mgrB = user("mgr.b@example.com", crm.RoleManager, &o.region, &o.vp)
+	o.teamA = crm.Team{Name: "East A", ParentID: &o.region.ID, ManagerID: &o.mgrA.ID, Region: "East"}
+	o.teamB = crm.Team{Name: "East B", ParentID: &o.region.ID, ManagerID: &o.mgrB.ID, Region: "East"}
+	mustCreate(t, s.Teams, sys, &o.teamA)
+	mustCreate(t, s.Teams, sys, &o.teamB)
+	o.repA1 = user("rep.a1@example.com", crm.RoleRep, &o.teamA, &o.mgrA)
+	o.repA2 = user("rep.a2@example.com", crm.RoleRep, &o.teamA, &o.mgrA)
+	o.repB = user("rep.b@example.com", crm.RoleRep, &o.teamB, &o.mgrB)
+	o.acct = crm.Account{Name: "Acme", Industry: "Manufacturing", Employees: ptr(int64(1200)), AnnualRevenue: ptr(dec("1100000.50")),
+		Country: "US", State: "OH", City: "Columbus", Latitude: ptr(39.96), Longitude: ptr(-83.0), OwnerID: &o.repA1.ID, Segment: "Mid-market"}
+	mustCreate(t, s.Accounts, sys, &o.acct)
+	return o
+}
+
+func as(u crm.User) crm.Principal { return crm.Principal{UserID: u.ID, Role: u.Role} }
+
+func newOpp(o org, owner crm.User, amount string) *crm.Opportunity {
+	return &crm.Opportunity{Name: "Deal for " + owner.Email, AccountID: o.acct.ID, OwnerID: owner.ID, Amount: dec(amount),
+		Currency: "USD", Stage: "Prospecting", Type: crm.DealNew, ExpectedClose: ptr(crm.NewDate(time.Date(2025, 3, 31, 0, 0, 0, 0, time.UTC)))}
+}
+
+func TestEntitiesRoundTrip(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		o := buildOrg(t, s)
+		got, err := s.Accounts.Get(ctx, crm.System, o.acct.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Name != "Acme" || !got.AnnualRevenue.Equal(dec("1100000.50")) || *got.Employees != 1200 || *got.Latitude != 39.96 || got.CreatedAt.IsZero() {
+			t.Errorf("account round trip: %+v", got)
+		}
+		contact := crm.Contact{AccountID: &o.acct.ID, FirstName: "Ada", LastName: "Lovelace", Email: "ada@acme.example", OwnerID: &o.repA1.ID}
+		mustCreate(t, s.Contacts, crm.System, &contact)
+		created := time.Date(2025, 1, 2, 9, 30, 0, 0, time.UTC)
+		lead := crm.Lead{FirstName: "Grace", Email: "grace@navy.example", Company: "Navy", Source: "webinar", OwnerID: &o.repA1.ID,
+			CreatedAt: created, FirstResponseAt: ptr(created.Add(4 * time.Minute)), CustomFields: crm.CustomFields{"budget": "50k"}}
+		mustCreate(t, s.Leads, crm.System, &lead)
+		gotLead, err := s.Leads.Get(ctx, crm.System, lead.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if gotLead.Status != crm.LeadNew || gotLead.CustomFields["budget"] != "50k" || !gotLead.FirstResponseAt.Equal(created.Add(4*time.Minute)) {
+			t.Errorf("lead round trip: %+v", gotLead)
+		}
+		if err := s.AddLeadEvent(ctx, crm.System, &crm.LeadEvent{LeadID: lead.ID, Kind: "web_visit", OccurredAt: created}); err != nil {
+			t.Fatal(err)
+		}
+		if ev, err := s.LeadEvents(ctx, crm.System, lead.ID); err != nil || len(ev) != 1 || ev[0].Kind != "web_visit" {
+			t.Errorf("lead events: %v %v", ev, err)
+		}
+		prod := crm.Product{Name: "Widget Pro", Family: "Widgets", ListPrice: dec("4821.00"), Currency: "USD", Active: true}
+		mustCreate(t, s.Products, crm.System, &prod)
+		opp := newOpp(o, o.repA1, "12000.25")
+		mustCreate(t, s.Opportunities, crm.System, opp)
+		li := crm.LineItem{OpportunityID: opp.ID, ProductID: prod.ID, Quantity: dec("3")}
+		if err := s.AddLineItem(ctx, crm.System, &li); err != nil {
+			t.Fatal(err)
+		}
+		if items, err := s.LineItems(ctx, crm.System, opp.ID); err != nil || len(items) != 1 || !items[0].TotalPrice.Equal(dec("14463")) {
+			t.Errorf("line items: %+v %v", items, err)
+		}
+		act := crm.Activity{Kind: crm.ActivityCall, OwnerID: o.repA1.ID, OpportunityID: &opp.ID, AccountID: &o.acct.ID, ContactID: &contact.ID,
+			OccurredAt: created, DurationMinutes: 25, Direction: crm.DirectionOutbound, Outcome: "connected"}
+		mustCreate(t, s.Activities, crm.System, &act)
+		if got, err := s.Activities.Get(ctx, crm.System, act.ID); err != nil || got.DurationMinutes != 25 || *got.ContactID != contact.ID {
+			t.Errorf("activity: %+v %v", got, err)
+		}
+		q := crm.Quota{UserID: &o.repA1.ID, Period: "fy2025-q1", Amount: dec("250000"), Currency: "USD"}
+		mustCreate(t, s.Quotas, crm.System, &q)
+		if q.Period != "FY2025-Q1" {
+			t.Errorf("quota period not canonical: %q", q.Period)
+		}
+		cost := crm.Cost{Period: "FY2025-M01", Category: crm.CostMarketing, Amount: dec("9999.99"), Currency: "USD"}
+		mustCreate(t, s.Costs, crm.System, &cost)
+		if got, err := s.Costs.Get(ctx, crm.System, cost.ID); err != nil || !got.Amount.Equal(dec("9999.99")) {
+			t.Errorf("cost: %+v %v", got, err)
+		}
+		// Update keeps created_at and changes what was asked.
+		upd, err := s.Accounts.Update(ctx, crm.System, o.acct.ID, func(a *crm.Account) error { a.Segment = "Enterprise"; return nil })
+		if err != nil || upd.Segment != "Enterprise" || !upd.CreatedAt.Equal(got.CreatedAt) {
+			t.Errorf("update account: %+v %v", upd, err)
+		}
+		// Every write is audited.
+		log, err := s.AuditLog(ctx, crm.System, "account", o.acct.ID, 10)
+		if err != nil || len(log) != 2 || log[0].Action != "update" {
+			t.Errorf("audit log: %+v %v", log, err)
+		}
+	})
+}
+
+func TestStageHistory(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		o := buildOrg(t, s)
+		clock := time.Date(2025, 1, 10, 12, 0, 0, 0, time.UTC)
+		s.SetClock(func() time.Time { return clock })
+		opp := newOpp(o, o.repA1, "1000")
+		mustCreate(t, s.Opportunities, as(o.repA1), opp)
+		step := func(change func(*crm.Opportunity)) *crm.Opportunity {
+			clock = clock.Add(24 * time.Hour)
+			v, err := s.Opportunities.Update(ctx, as(o.repA1), opp.ID, func(v *crm.Opportunity) error { change(v); return nil })
+			if err != nil {
+				t.Fatal(err)
+			}
+			return v
+		}
+		step(func(v *crm.Opportunity) { v.Stage = "Qualification" })
+		step(func(v *crm.Opportunity) { v.Name = "renamed only" }) // not a tracked change
+		step(func(v *crm.Opportunity) { v.Amount = dec("1500") })
+		step(func(v *crm.Opportunity) { v.ExpectedClose = ptr(crm.NewDate(time.Date(2025, 6, 30, 0, 0, 0, 0, time.UTC))) })
+		won := step(func(v *crm.Opportunity) { v.Stage = "Closed Won" })
+		if !won.IsClosed || !won.IsWon || won.ClosedAt == nil || won.ClosedAt.String() != "2025-01-15" || won.ForecastCategory != crm.ForecastClosed {
+			t.Errorf("won deal not derived: %+v", won)
+		}
+		h, err := s.History(ctx, as(o.repA1), opp.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []struct {
+			stage, amount, day string
+		}{{"Prospecting", "1000", "2025-01-10"}, {"Qualification", "1000", "2025-01-11"}, {"Qualification", "1500", "2025-01-13"},
+			{"Qualification", "1500", "2025-01-14"}, {"Closed Won", "1500", "2025-01-15"}}
+		if len(h) != len(want) {
+			t.Fatalf("history has %d rows, want %d: %+v", len(h), len(want), h)
+		}
+		for i, w := range want {
+			if h[i].Stage != w.stage || !h[i].Amount.Equal(dec(w.amount)) || h[i].ChangedAt.Format("2006-01-02") != w.day {
+				t.Errorf("history[%d] = %s %s %s, want %+v", i, h[i].Stage, h[i].Amount, h[i].ChangedAt, w)
+			}
+		}
+		if h[3].ExpectedClose.String() != "2025-06-30" || *h[4].ChangedBy != o.repA1.ID {
+			t.Errorf("history details: %+v", h[3:])
+		}
+		lost := step(func(v *crm.Opportunity) { v.Stage = "Prospecting" })
+		if lost.IsClosed || lost.ClosedAt != nil {
+			t.Errorf("reopened deal still closed: %+v", lost)
+		}
+	})
+}
+
+func TestVisibility(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		o := buildOrg(t, s)
+		oppA1 := newOpp(o, o.repA1, "100")
+		oppA2 := newOpp(o, o.repA2, "200")
+		oppB := newOpp(o, o.repB, "300")
+		for _, v := range []*crm.Opportunity{oppA1, oppA2, oppB} {
+			mustCreate(t, s.Opportunities, crm.System, v)
+		}
+		cases := []struct {
+			who  crm.User
+			want []int64
+		}{
+			{o.repA1, []int64{oppA1.ID}},
+			{o.repB, []int64{oppB.ID}},
+			{o.mgrA, []int64{oppA1.ID, oppA2.ID}},
+			{o.mgrB, []int64{oppB.ID}},
+			{o.vp, []int64{oppA1.ID, oppA2.ID, oppB.ID}},
+			{o.admin, []int64{oppA1.ID, oppA2.ID, oppB.ID}},
+		}
+		for _, c := range cases {
+			page, err := s.Opportunities.List(ctx, as(c.who), store.ListQuery{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []int64
+			for _, v := range page.Items {
+				got = append(got, v.ID)
+			}
+			if len(got) != len(c.want) {
+				t.Errorf("%s sees %v, want %v", c.who.Email, got, c.want)
+				continue
+			}
+			for i := range got {
+				if got[i] != c.want[i] {
+					t.Errorf("%s sees %v, want %v", c.who.Email, got, c.want)
+				}
+			}
+		}
+		if _, err := s.Opportunities.Get(ctx, as(o.repA1), oppB.ID); !errors.Is(err, crm.ErrNotFound) {
+			t.Errorf("rep reading another rep's deal: %v, want not found", err)
+		}
+		if _, err := s.Opportunities.Update(ctx, as(o.repA1), oppA2.ID, func(v *crm.Opportunity) error { v.Amount = dec("1"); return nil }); !errors.Is(err, crm.ErrNotFound) {
+			t.Errorf("rep updating another rep's deal: %v, want not found", err)
+		}
+		if _, err := s.History(ctx, as(o.repA1), oppB.ID); !errors.Is(err, crm.ErrNotFound) {
+			t.Errorf("rep reading another rep's history: %v", err)
+		}
+		// A rep cannot hand a deal to, or create one for, someone outside their scope.
+		err := s.Opportunities.Create(ctx, as(o.repA1), newOpp(o, o.repB, "5"))
+		if !errors.Is(err, crm.ErrInvalid) {
+			t.Errorf("rep creating a deal for another rep: %v", err)
+		}
+		// A viewer reads no records.
+		viewer := crm.User{Email: "viewer@example.com", Name: "V", Role: crm.RoleViewer, Active: true}
+		mustCreate(t, s.Users, crm.System, &viewer)
+		if _, err := s.Opportunities.List(ctx, as(viewer), store.ListQuery{}); !errors.Is(err, crm.ErrForbidden) {
+			t.Errorf("viewer listing deals: %v", err)
+		}
+		// Quotas: a rep sees their own only.
+		for _, u := range []crm.User{o.repA1, o.repB} {
+			mustCreate(t, s.Quotas, crm.System, &crm.Quota{UserID: &u.ID, Period: "FY2025", Amount: dec("1000"), Currency: "USD"})
+		}
+		page, err := s.Quotas.List(ctx, as(o.repA1), store.ListQuery{})
+		if err != nil || len(page.Items) != 1 || *page.Items[0].UserID != o.repA1.ID {
+			t.Errorf("rep quotas: %+v %v", page, err)
+		}
+	})
+}
+
+func TestInvalidWritesLeaveNothing(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		o := buildOrg(t, s)
+		before, _ := s.AuditLog(ctx, crm.System, "", 0, 1000)
+		bad := newOpp(o, o.repA1, "-5")
+		bad.AccountID = 999999
+		bad.Stage = "Nope"
+		bad.Currency = "XXX"
+		err := s.Opportunities.Create(ctx, crm.System, bad)
+		var ve *crm.ValidationError
+		if !errors.As(err, &ve) {
+			t.Fatalf("want a validation error, got %v", err)
+		}
+		fields := map[string]bool{}
+		for _, f := range ve.Fields {
+			fields[f.Field] = true
+		}
+		for _, f := range []string{"amount", "account_id", "stage", "currency"} {
+			if !fields[f] {
+				t.Errorf("no error for %s in %v", f, ve)
+			}
+		}
+		page, _ := s.Opportunities.List(ctx, crm.System, store.ListQuery{})
+		after, _ := s.AuditLog(ctx, crm.System, "", 0, 1000)
+		if len(page.Items) != 0 || len(after) != len(before) {
+			t.Errorf("a refused write left rows behind: %d deals, audit %d → %d", len(page.Items), len(before), len(after))
+		}
+		// Duplicate email and external id are refused with the field named.
+		dup := crm.User{Email: "ADMIN@example.com", Name: "x", Role: crm.RoleRep, Active: true}
+		if err := s.Users.Create(ctx, crm.System, &dup); !errors.As(err, &ve) || ve.Fields[0].Field != "email" {
+			t.Errorf("duplicate email: %v", err)
+		}
+		// Unknown filters are named.
+		if _, err := s.Opportunities.List(ctx, crm.System, store.ListQuery{Filters: map[string]string{"colour": "red"}}); !errors.As(err, &ve) || ve.Fields[0].Field != "colour" {
+			t.Errorf("unknown filter: %v", err)
+		}
+	})
+}
+
+func TestListFiltersAndPages(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		o := buildOrg(t, s)
+		for i := range 7 {
+			v := newOpp(o, o.repA1, "10")
+			if i%2 == 0 {
+				v.Stage = "Closed Won"
+			}
+			mustCreate(t, s.Opportunities, crm.System, v)
+		}
+		var seen int
+		q := store.ListQuery{Filters: map[string]string{"is_won": "true"}, Limit: 3}
+		for {
+			page, err := s.Opportunities.List(ctx, crm.System, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen += len(page.Items)
+			for _, v := range page.Items {
+				if !v.IsWon {
+					t.Errorf("filter is_won=true returned %+v", v)
+				}
+			}
+			if page.Next == 0 {
+				break
+			}
+			q.After = page.Next
+		}
+		if seen != 4 {
+			t.Errorf("paged through %d won deals, want 4", seen)
+		}
+		page, err := s.Opportunities.List(ctx, crm.System, store.ListQuery{Filters: map[string]string{"closed_at_from": time.Now().Format("2006-01-02")}})
+		if err != nil || len(page.Items) != 4 {
+			t.Errorf("closed_at_from: %d items, %v", len(page.Items), err)
+		}
+	})
+}
+
+func TestFiscalYearAndCurrencies(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		if err := s.UpdateSettings(ctx, crm.System, crm.Settings{FiscalYearStartMonth: 2, CorporateCurrency: "USD"}); err != nil {
+			t.Fatal(err)
+		}
+		cal, err := s.Calendar(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := cal.PeriodOf(time.Date(2025, 1, 15, 0, 0, 0, 0, time.UTC), crm.GrainQuarter)
+		if p.String() != "FY2025-Q4" {
+			t.Errorf("2025-01-15 with a February year is %s, want FY2025-Q4", p)
+		}
+		p = cal.PeriodOf(time.Date(2025, 2, 1, 0, 0, 0, 0, time.UTC), crm.GrainQuarter)
+		if p.String() != "FY2026-Q1" {
+			t.Errorf("2025-02-01 with a February year is %s, want FY2026-Q1", p)
+		}
+		for _, r := range []crm.ExchangeRate{
+			{Currency: "EUR", ValidFrom: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), Rate: dec("1.10")},
+			{Currency: "EUR", ValidFrom: time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC), Rate: dec("1.05")},
+		} {
+			if err := s.PutExchangeRate(ctx, crm.System, r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rt, err := s.RateTable(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			day  time.Time
+			want string
+		}{{time.Date(2025, 6, 30, 0, 0, 0, 0, time.UTC), "110"}, {time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC), "105"}} {
+			got, err := rt.Convert(dec("100"), "EUR", c.day)
+			if err != nil || !got.Equal(dec(c.want)) {
+				t.Errorf("100 EUR on %s = %s (%v), want %s", c.day.Format("2006-01-02"), got, err, c.want)
+			}
+		}
+		if err := s.PutExchangeRate(ctx, crm.System, crm.ExchangeRate{Currency: "ZZZ", ValidFrom: time.Now(), Rate: dec("1")}); !errors.Is(err, crm.ErrInvalid) {
+			t.Errorf("unknown currency rate: %v", err)
+		}
+		if err := s.UpdateSettings(ctx, crm.System, crm.Settings{FiscalYearStartMonth: 13, CorporateCurrency: "USD"}); !errors.Is(err, crm.ErrInvalid) {
+			t.Errorf("month 13 accepted: %v", err)
+		}
+	})
+}
+
+func rowsOf(n int, first int64, accountID, ownerID int64) iter.Seq2[[]any, error] {
+	return func(yield func([]any, error) bool) {
+		created := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+		for i := range n {
+			row := []any{first + int64(i), "Bulk deal", accountID, ownerID, decimal.New(int64(i)*100+99, -2), "USD", "Prospecting",
+				"pipeline", "new", created, created, false, false, ptr(crm.NewDate(created.AddDate(0, 3, 0)))}
+			if !yield(row, nil) {
+				return
+			}
+		}
+	}
+}
+
+var bulkColumns = []string{"id", "name", "account_id", "owner_id", "amount", "currency", "stage", "forecast_category", "deal_type",
+	"created_at", "updated_at", "is_closed", "is_won", "expected_close"}
+
+func TestBulkLoad(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		o := buildOrg(t, s)
+		const n = 5000
+		err := s.WithBulk(ctx, func(b *store.Bulk) error {
+			first, err := b.AllocIDs(ctx, n)
+			if err != nil {
+				return err
+			}
+			got, err := b.Load(ctx, "opportunities", bulkColumns, rowsOf(n, first, o.acct.ID, o.repA1.ID))
+			if got != n {
+				t.Errorf("loaded %d rows, want %d", got, n)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var count int
+		var sum string
+		if err := s.DB().QueryRow(`SELECT COUNT(*), CAST(SUM(amount) AS VARCHAR) FROM opportunities`).Scan(&count, &sum); err != nil {
+			t.Fatal(err)
+		}
+		// sum of (i*100+99)/100 for i < n
+		want := decimal.New(int64(n*(n-1)/2*100+99*n), -2)
+		if count != n || !dec(sum).Equal(want) {
+			t.Errorf("after bulk load: %d rows summing %s, want %d and %s", count, sum, n, want)
+		}
+		// New ids after a bulk load do not collide with it.
+		v := newOpp(o, o.repA1, "1")
+		mustCreate(t, s.Opportunities, crm.System, v)
+		// A failing load leaves nothing behind.
+		err = s.WithBulk(ctx, func(b *store.Bulk) error {
+			if _, err := b.Load(ctx, "opportunities", bulkColumns, rowsOf(10, 10_000_000, o.acct.ID, o.repA1.ID)); err != nil {
+				return err
+			}
+			return errors.New("stop after loading")
+		})
+		if err == nil {
+			t.Fatal("want the error back")
+		}
+		s.DB().QueryRow(`SELECT COUNT(*) FROM opportunities`).Scan(&count)
+		if count != n+1 {
+			t.Errorf("a rolled-back bulk load left rows: %d, want %d", count, n+1)
+		}
+	})
+}
+
+func TestMigrationsAreIdempotent(t *testing.T) {
+	for _, e := range storetest.Engines(t) {
+		t.Run(e.Name, func(t *testing.T) {
+			dsn := storetest.DSNFor(t, e.Name)
+			for range 2 {
+				s, err := store.Open(ctx, dsn, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				v, err := s.SchemaVersion(ctx)
+				s.Close()
+				if err != nil || v < 1 {
+					t.Fatalf("schema version %d, %v", v, err)
+				}
+			}
+		})
+	}
+}
