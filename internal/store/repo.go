@@ -42,8 +42,9 @@ type Repo[T any] struct {
 // (plus NAME_from / NAME_to for time fields), keyset pagination by id.
 type ListQuery struct {
 	Filters map[string]string
-	After   int64 // return records with id > After
+	After   int64 // return records after this id (in the page order)
 	Limit   int   // default 50, at most MaxPageSize
+	Newest  bool  // newest first (descending id) instead of oldest first
 }
 
 // MaxPageSize bounds one page of a list.
@@ -167,9 +168,19 @@ func (r *Repo[T]) List(ctx context.Context, p crm.Principal, lq ListQuery) (Page
 	if limit > MaxPageSize {
 		limit = MaxPageSize
 	}
-	args = append(args, lq.After)
-	where = append(where, fmt.Sprintf("id > $%d", len(args)))
-	query := r.selectSQL() + " WHERE " + strings.Join(where, " AND ") + fmt.Sprintf(" ORDER BY id LIMIT %d", limit+1)
+	order := "id"
+	if lq.After != 0 {
+		args = append(args, lq.After)
+		if lq.Newest {
+			where = append(where, fmt.Sprintf("id < $%d", len(args)))
+		} else {
+			where = append(where, fmt.Sprintf("id > $%d", len(args)))
+		}
+	}
+	if lq.Newest {
+		order = "id DESC"
+	}
+	query := r.selectSQL() + " WHERE " + strings.Join(where, " AND ") + fmt.Sprintf(" ORDER BY %s LIMIT %d", order, limit+1)
 	rows, err := r.s.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return Page[T]{}, fmt.Errorf("list %s: %w", r.table, err)

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+
+	"github.com/quarterdeck/quarterdeck/internal/crm"
+	"github.com/quarterdeck/quarterdeck/internal/store"
+	"github.com/quarterdeck/quarterdeck/internal/web"
+	"github.com/spf13/cobra"
+)
+
+// errNoUsers tells how to get the first user into an empty database.
+var errNoUsers = errors.New(`the database has no users yet; create the first admin with
+  quarterdeck serve --admin-email EMAIL --admin-password PASSWORD
+(or QUARTERDECK_ADMIN_EMAIL and QUARTERDECK_ADMIN_PASSWORD), or with
+  quarterdeck users add EMAIL --name NAME --role admin`)
+
+func (c cli) serveCommand() *cobra.Command {
+	def := defaultConfig()
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the web UI and the JSON API",
+		Long: `Serve the web UI and the JSON API until interrupted (SIGINT or SIGTERM).
+
+In a database without users, --admin-email and --admin-password (better given
+as QUARTERDECK_ADMIN_EMAIL and QUARTERDECK_ADMIN_PASSWORD, out of sight of ps)
+create the first admin; they are ignored once there are users.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := c.config(cmd)
+			if err != nil {
+				return err
+			}
+			return c.serve(cmd.Context(), cfg)
+		},
+	}
+	f := cmd.Flags()
+	f.String("addr", def.Addr, "listen address")
+	f.String("secure-cookies", def.SecureCookies, "mark cookies Secure: auto, always or never")
+	f.String("admin-email", "", "email of the first admin, created when the database has no users")
+	f.String("admin-password", "", "password of the first admin")
+	return cmd
+}
+
+func (c cli) serve(ctx context.Context, cfg Config) error {
+	log := c.newLogger(cfg)
+	s, err := store.Open(ctx, cfg.Database, log)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if err := ensureAdmin(ctx, s, cfg, log); err != nil {
+		return err
+	}
+	srv, err := web.NewServer(web.Config{Addr: cfg.Addr, SecureCookies: cfg.SecureCookies}, s, log)
+	if err != nil {
+		return fmt.Errorf("start web server: %w", err)
+	}
+	log.Info("serving", "version", version, "engine", s.Engine(), "addr", cfg.Addr)
+	if !cfg.Quiet {
+		fmt.Fprintf(c.stdout, "Quarterdeck is serving on %s\n", serverURL(cfg.Addr))
+	}
+	if err := srv.ListenAndServe(ctx); err != nil {
+		return fmt.Errorf("serve on %s: %w", cfg.Addr, err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// ensureAdmin creates the first admin from the configuration when the
+// database has no users, and fails with instructions when none is configured.
+func ensureAdmin(ctx context.Context, s *store.Store, cfg Config, log *slog.Logger) error {
+	n, err := s.CountUsers(ctx)
+	if err != nil {
+		return fmt.Errorf("count users: %w", err)
+	}
+	if n > 0 {
+		if cfg.AdminEmail != "" {
+			log.Debug("users exist; admin email and password are ignored")
+		}
+		return nil
+	}
+	if cfg.AdminEmail == "" || cfg.AdminPassword == "" {
+		return errNoUsers
+	}
+	u := crm.User{Email: cfg.AdminEmail, Name: "Administrator", Role: crm.RoleAdmin, Active: true}
+	if err := s.Users.Create(ctx, crm.System, &u); err != nil {
+		return fmt.Errorf("create first admin: %w", err)
+	}
+	if err := s.SetPassword(ctx, crm.System, u.ID, cfg.AdminPassword); err != nil {
+		return fmt.Errorf("set password of first admin %s: %w", u.Email, err)
+	}
+	log.Info("created the first admin", "email", u.Email, "id", u.ID)
+	return nil
+}
+
+// serverURL is where a browser on this machine reaches addr.
+func serverURL(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr + "/"
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/"
+}

@@ -1,0 +1,254 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/quarterdeck/quarterdeck/internal/crm"
+	"github.com/quarterdeck/quarterdeck/internal/store"
+	"github.com/spf13/cobra"
+)
+
+// The users commands act as crm.System: they run on the server's own machine
+// with direct access to the database.
+
+func (c cli) usersCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "users",
+		Short: "Add, list and disable users; create API tokens",
+	}
+	cmd.AddCommand(c.usersAddCommand(), c.usersListCommand(), c.usersDisableCommand(), c.usersTokenCommand())
+	return cmd
+}
+
+func (c cli) usersAddCommand() *cobra.Command {
+	var name, role, hireDate, password string
+	var teamID, managerID int64
+	cmd := &cobra.Command{
+		Use:   "add EMAIL",
+		Short: "Add an active user",
+		Long: `Add an active user with a password: --password, else the environment
+variable QUARTERDECK_PASSWORD, else a generated one, printed once.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			u := crm.User{Email: strings.TrimSpace(args[0]), Name: name, Role: crm.Role(role), Active: true}
+			flags := cmd.Flags()
+			if flags.Changed("team-id") {
+				u.TeamID = &teamID
+			}
+			if flags.Changed("manager-id") {
+				u.ManagerID = &managerID
+			}
+			probs := crm.NewProblems("user")
+			probs.Merge(u.Validate())
+			if hireDate != "" {
+				d, err := crm.ParseDate(hireDate)
+				if err != nil {
+					probs.Add("hire_date", "%v", err)
+				} else {
+					u.HireDate = &d
+				}
+			}
+			generated := false
+			if !flags.Changed("password") {
+				password = c.getenv("QUARTERDECK_PASSWORD")
+			}
+			if password == "" {
+				var err error
+				if password, err = generatePassword(); err != nil {
+					return err
+				}
+				generated = true
+			}
+			if err := checkPassword(password); err != nil {
+				probs.Add("password", "%v", err)
+			}
+			if err := probs.Err(); err != nil {
+				return err
+			}
+
+			s, cfg, err := c.openStore(cmd)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			if err := addUser(cmd.Context(), s, &u, password); err != nil {
+				return err
+			}
+			if !cfg.Quiet {
+				fmt.Fprintf(c.stdout, "created user %d %s (%s)\n", u.ID, u.Email, u.Role)
+			}
+			if generated {
+				fmt.Fprintf(c.stdout, "password: %s\n", password)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&name, "name", "", "full name (required)")
+	f.StringVar(&role, "role", "", "role: "+roleNames())
+	f.Int64Var(&teamID, "team-id", 0, "id of the user's team")
+	f.Int64Var(&managerID, "manager-id", 0, "id of the user's manager")
+	f.StringVar(&hireDate, "hire-date", "", "hire date, YYYY-MM-DD")
+	f.StringVar(&password, "password", "", "password (visible to ps; prefer QUARTERDECK_PASSWORD)")
+	return cmd
+}
+
+// addUser creates u and sets its password.
+func addUser(ctx context.Context, s *store.Store, u *crm.User, password string) error {
+	if err := s.Users.Create(ctx, crm.System, u); err != nil {
+		return err
+	}
+	if err := s.SetPassword(ctx, crm.System, u.ID, password); err != nil {
+		return fmt.Errorf("user %s was created but has no password: %w", u.Email, err)
+	}
+	return nil
+}
+
+func roleNames() string {
+	names := make([]string, len(crm.Roles))
+	for i, r := range crm.Roles {
+		names[i] = string(r)
+	}
+	return strings.Join(names, ", ")
+}
+
+// generatePassword returns 24 random URL-safe characters (144 bits).
+func generatePassword() (string, error) {
+	b := make([]byte, 18)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("generate password: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+func (c cli) usersListCommand() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List all users",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, _, err := c.openStore(cmd)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			users, err := allUsers(cmd.Context(), s)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				enc := json.NewEncoder(c.stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(users)
+			}
+			return writeUserTable(c.stdout, users)
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of a table")
+	return cmd
+}
+
+func allUsers(ctx context.Context, s *store.Store) ([]crm.User, error) {
+	users := []crm.User{}
+	q := store.ListQuery{Limit: store.MaxPageSize}
+	for {
+		page, err := s.Users.List(ctx, crm.System, q)
+		if err != nil {
+			return nil, err
+		}
+		users = append(users, page.Items...)
+		if page.Next == 0 {
+			return users, nil
+		}
+		q.After = page.Next
+	}
+}
+
+func writeUserTable(w io.Writer, users []crm.User) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tEMAIL\tNAME\tROLE\tACTIVE\tTEAM\tMANAGER\tHIRED")
+	for _, u := range users {
+		hired := "-"
+		if u.HireDate != nil {
+			hired = u.HireDate.String()
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%t\t%s\t%s\t%s\n",
+			u.ID, u.Email, u.Name, u.Role, u.Active, optionalID(u.TeamID), optionalID(u.ManagerID), hired)
+	}
+	return tw.Flush()
+}
+
+func optionalID(id *int64) string {
+	if id == nil {
+		return "-"
+	}
+	return strconv.FormatInt(*id, 10)
+}
+
+func (c cli) usersDisableCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "disable EMAIL",
+		Short: "Disable a user: no more logins, sessions or API tokens",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, cfg, err := c.openStore(cmd)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			ctx := cmd.Context()
+			u, err := s.UserByEmail(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			if _, err := s.Users.Update(ctx, crm.System, u.ID, func(u *crm.User) error {
+				u.Active = false
+				return nil
+			}); err != nil {
+				return err
+			}
+			if !cfg.Quiet {
+				fmt.Fprintf(c.stdout, "disabled user %d %s\n", u.ID, u.Email)
+			}
+			return nil
+		},
+	}
+}
+
+func (c cli) usersTokenCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "token EMAIL",
+		Short: "Create an API token for a user and print it (only the token)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, _, err := c.openStore(cmd)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			ctx := cmd.Context()
+			u, err := s.UserByEmail(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			if !u.Active {
+				return fmt.Errorf("user %s is disabled: a token would not work", u.Email)
+			}
+			tok, err := s.NewAPIToken(ctx, crm.System, u.ID)
+			if err != nil {
+				return fmt.Errorf("create token for %s: %w", u.Email, err)
+			}
+			fmt.Fprintln(c.stdout, tok)
+			return nil
+		},
+	}
+}

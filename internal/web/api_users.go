@@ -1,0 +1,57 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/quarterdeck/quarterdeck/internal/crm"
+	"github.com/quarterdeck/quarterdeck/internal/store"
+)
+
+// newUserJSON is a user as created through the API, with an optional first password.
+type newUserJSON struct {
+	crm.User
+	Password string `json:"password"`
+}
+
+func (srv *Server) handleCreateUser(w http.ResponseWriter, r *http.Request) {
+	body, err := readBody(w, r)
+	if err != nil {
+		srv.writeError(w, r, err)
+		return
+	}
+	in := newUserJSON{User: crm.User{Active: true}}
+	if err := decodeInto(body, &in); err != nil {
+		srv.writeError(w, r, err)
+		return
+	}
+	// Check the password before creating anyone, so a bad one writes nothing.
+	if in.Password != "" && (len(in.Password) < store.MinPasswordLength || len(in.Password) > 72) {
+		srv.writeError(w, r, crm.Invalid("user", "password", fmt.Sprintf("must be %d to 72 characters", store.MinPasswordLength)))
+		return
+	}
+	p := authOf(r).principal()
+	u := in.User
+	if err := srv.store.Users.Create(r.Context(), p, &u); err != nil {
+		srv.writeError(w, r, err)
+		return
+	}
+	if in.Password != "" {
+		if err := srv.store.SetPassword(r.Context(), p, u.ID, in.Password); err != nil {
+			srv.writeError(w, r, err)
+			return
+		}
+	}
+	writeJSON(w, http.StatusCreated, u)
+}
+
+// handleNewToken gives the caller a new API token for themselves.
+func (srv *Server) handleNewToken(w http.ResponseWriter, r *http.Request) {
+	a := authOf(r)
+	tok, err := srv.store.NewAPIToken(r.Context(), a.principal(), a.user.ID)
+	if err != nil {
+		srv.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]string{"token": tok})
+}

@@ -1,0 +1,177 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/quarterdeck/quarterdeck/internal/crm"
+	"github.com/quarterdeck/quarterdeck/internal/store"
+)
+
+const sessionCookie = "qd_session"
+
+type ctxKey int
+
+const authKey ctxKey = 1
+
+// authInfo is who made the request and how.
+type authInfo struct {
+	user    crm.User
+	session *store.Session // nil for bearer-token requests
+}
+
+func (a *authInfo) principal() crm.Principal {
+	return crm.Principal{UserID: a.user.ID, Role: a.user.Role}
+}
+
+func authOf(r *http.Request) *authInfo {
+	a, _ := r.Context().Value(authKey).(*authInfo)
+	return a
+}
+
+// statusRecorder remembers the status for the access log.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+// logRequests writes one structured line per request, and turns a panic into a 500.
+func (srv *Server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		defer func() {
+			if v := recover(); v != nil {
+				srv.log.Error("panic", "method", r.Method, "path", r.URL.Path, "panic", v)
+				http.Error(rec, "internal error", http.StatusInternalServerError)
+			}
+			attrs := []any{"method", r.Method, "path", r.URL.Path, "status", rec.status, "duration_ms", time.Since(start).Milliseconds()}
+			if a := authOf(r); a != nil {
+				attrs = append(attrs, "user", a.user.ID)
+			}
+			srv.log.LogAttrs(r.Context(), slog.LevelInfo, "request", slogAttrs(attrs)...)
+		}()
+		next.ServeHTTP(rec, r)
+	})
+}
+
+func slogAttrs(kv []any) []slog.Attr {
+	out := make([]slog.Attr, 0, len(kv)/2)
+	for i := 0; i+1 < len(kv); i += 2 {
+		out = append(out, slog.Any(kv[i].(string), kv[i+1]))
+	}
+	return out
+}
+
+// securityHeaders forbids framing, sniffing and any script or style not ours.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "same-origin")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// authenticate resolves a bearer token or a session cookie. It does not
+// refuse anonymous requests: requireAPI and requirePage do.
+func (srv *Server) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var info *authInfo
+		if h := r.Header.Get("Authorization"); h != "" {
+			tok, ok := strings.CutPrefix(h, "Bearer ")
+			if !ok {
+				srv.writeError(w, r, store.ErrBadCredentials)
+				return
+			}
+			u, err := srv.store.UserByToken(r.Context(), strings.TrimSpace(tok))
+			if err != nil {
+				if !errors.Is(err, store.ErrBadCredentials) {
+					srv.log.Error("token check", "err", err)
+				}
+				srv.writeError(w, r, store.ErrBadCredentials)
+				return
+			}
+			info = &authInfo{user: *u}
+		} else if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
+			if sess, err := srv.store.SessionByToken(r.Context(), c.Value); err == nil {
+				info = &authInfo{user: sess.User, session: sess}
+			}
+		}
+		if info != nil {
+			r = r.WithContext(context.WithValue(r.Context(), authKey, info))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// requireAPI refuses anonymous API calls with 401, and state-changing calls
+// made with a session cookie unless they carry the session's CSRF token.
+func (srv *Server) requireAPI(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		a := authOf(r)
+		if a == nil {
+			srv.writeError(w, r, store.ErrBadCredentials)
+			return
+		}
+		if a.session != nil && !safeMethod(r.Method) && !store.CSRFValid(a.session.CSRFToken, r.Header.Get("X-CSRF-Token")) {
+			writeJSON(w, http.StatusForbidden, errorBody{Error: "missing or wrong X-CSRF-Token header"})
+			return
+		}
+		h(w, r)
+	}
+}
+
+// requirePage sends anonymous visitors to the login page, and checks the
+// form's CSRF token on every state-changing page request.
+func (srv *Server) requirePage(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		a := authOf(r)
+		if a == nil || a.session == nil {
+			http.Redirect(w, r, "/login", http.StatusSeeOther)
+			return
+		}
+		if !safeMethod(r.Method) && !store.CSRFValid(a.session.CSRFToken, r.PostFormValue("csrf_token")) {
+			http.Error(w, "Your form expired or came from another site. Go back, reload the page and try again.", http.StatusForbidden)
+			return
+		}
+		h(w, r)
+	}
+}
+
+func safeMethod(m string) bool { return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions }
+
+// secureCookie decides the cookie's Secure flag (see Config.SecureCookies).
+func (srv *Server) secureCookie(r *http.Request) bool {
+	switch srv.cfg.SecureCookies {
+	case "always":
+		return true
+	case "never":
+		return false
+	}
+	if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
+		return true
+	}
+	host, _, err := net.SplitHostPort(r.Host)
+	if err != nil {
+		host = r.Host
+	}
+	if host == "localhost" {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip == nil || !ip.IsLoopback()
+}
+

@@ -1,0 +1,151 @@
+package web
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"strings"
+
+	"github.com/shopspring/decimal"
+)
+
+//go:embed templates/*.html
+var templateFiles embed.FS
+
+//go:embed static
+var staticFiles embed.FS
+
+// views declares each page and the partials it uses; start-up fails if one is missing.
+var views = map[string][]string{
+	"login": {"layout.html", "login.html"},
+	"home":  {"layout.html", "home.html"},
+}
+
+// pages holds the parsed views and the fingerprinted static file names.
+type pages struct {
+	views  map[string]*template.Template
+	assets map[string]string // "app.css" → "/static/app.3f2a9c1b.css"
+	files  map[string][]byte // fingerprinted path → content
+}
+
+func loadPages() (*pages, error) {
+	p := &pages{views: map[string]*template.Template{}, assets: map[string]string{}, files: map[string][]byte{}}
+	err := fs.WalkDir(staticFiles, "static", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := staticFiles.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		name := strings.TrimPrefix(path, "static/")
+		dot := strings.LastIndex(name, ".")
+		url := "/static/" + name[:dot] + "." + hex.EncodeToString(sum[:4]) + name[dot:]
+		p.assets[name] = url
+		p.files[url] = b
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load static files: %w", err)
+	}
+	funcs := template.FuncMap{
+		"asset": func(name string) (string, error) {
+			if u, ok := p.assets[name]; ok {
+				return u, nil
+			}
+			return "", fmt.Errorf("no static file %q", name)
+		},
+		"money": formatMoney,
+	}
+	for name, files := range views {
+		t, err := template.New(name).Funcs(funcs).ParseFS(templateFiles, prefixAll("templates/", files)...)
+		if err != nil {
+			return nil, fmt.Errorf("view %s: %w", name, err)
+		}
+		for _, needed := range []string{"layout", "content", "title"} {
+			if t.Lookup(needed) == nil {
+				return nil, fmt.Errorf("view %s: template %q is not defined", name, needed)
+			}
+		}
+		p.views[name] = t
+	}
+	return p, nil
+}
+
+func prefixAll(prefix string, names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = prefix + n
+	}
+	return out
+}
+
+// render writes a whole page, or a 500 if the template fails before anything is sent.
+func (srv *Server) render(w http.ResponseWriter, r *http.Request, status int, view string, data map[string]any) {
+	t, ok := srv.pages.views[view]
+	if !ok {
+		srv.log.Error("undeclared view", "view", view)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	if a := authOf(r); a != nil {
+		data["User"] = a.user
+		if a.session != nil {
+			data["CSRF"] = a.session.CSRFToken
+		}
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", data); err != nil {
+		srv.log.Error("render", "view", view, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+func (srv *Server) handleStatic(w http.ResponseWriter, r *http.Request) {
+	b, ok := srv.pages.files[r.URL.Path]
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	switch {
+	case strings.HasSuffix(r.URL.Path, ".css"):
+		w.Header().Set("Content-Type", "text/css; charset=utf-8")
+	case strings.HasSuffix(r.URL.Path, ".js"):
+		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+	case strings.HasSuffix(r.URL.Path, ".svg"):
+		w.Header().Set("Content-Type", "image/svg+xml")
+	}
+	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	w.Write(b)
+}
+
+// formatMoney writes 1234567.5 USD as "USD 1,234,567.50".
+func formatMoney(d decimal.Decimal, currency string) string {
+	s := d.StringFixed(2)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	whole, frac, _ := strings.Cut(s, ".")
+	var b strings.Builder
+	for i, c := range whole {
+		if i > 0 && (len(whole)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	out := b.String() + "." + frac
+	if neg {
+		out = "-" + out
+	}
+	return strings.TrimSpace(currency + " " + out)
+}

@@ -1,0 +1,129 @@
+// Package web is the HTTP layer: the JSON API under /api/ and the HTML pages,
+// both thin over the store and the domain packages.
+package web
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/quarterdeck/quarterdeck/internal/store"
+)
+
+// Config is the web server's part of the configuration.
+type Config struct {
+	Addr string // listen address, e.g. 127.0.0.1:8080
+	// SecureCookies: "auto" marks cookies Secure unless the request came over
+	// plain HTTP to a loopback address; "always" or "never" force it.
+	SecureCookies string
+	SessionTTL    time.Duration
+}
+
+// Server serves the UI and the API.
+type Server struct {
+	cfg   Config
+	store *store.Store
+	log   *slog.Logger
+	mux   *http.ServeMux
+	pages *pages
+	root  http.Handler // mux wrapped in the middleware chain
+}
+
+// NewServer builds the routes.
+func NewServer(cfg Config, s *store.Store, log *slog.Logger) (*Server, error) {
+	if cfg.SessionTTL == 0 {
+		cfg.SessionTTL = 12 * time.Hour
+	}
+	if cfg.SecureCookies == "" {
+		cfg.SecureCookies = "auto"
+	}
+	pg, err := loadPages()
+	if err != nil {
+		return nil, err
+	}
+	srv := &Server{cfg: cfg, store: s, log: log, mux: http.NewServeMux(), pages: pg}
+	srv.routes()
+	// Outermost first: log, refuse cross-site writes, set headers, authenticate.
+	srv.root = srv.logRequests(http.NewCrossOriginProtection().Handler(securityHeaders(srv.authenticate(srv.mux))))
+	return srv, nil
+}
+
+func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { srv.root.ServeHTTP(w, r) }
+
+// ListenAndServe serves until ctx is cancelled, then shuts down gracefully,
+// letting requests in flight finish (up to 10 seconds).
+func (srv *Server) ListenAndServe(ctx context.Context) error {
+	hs := &http.Server{Addr: srv.cfg.Addr, Handler: srv, ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: 60 * time.Second, WriteTimeout: 120 * time.Second, IdleTimeout: 120 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.ListenAndServe() }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	srv.log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shutdownCtx); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// routes lists every URL the server answers.
+func (srv *Server) routes() {
+	m := srv.mux
+	m.HandleFunc("GET /healthz", srv.handleHealth)
+	m.HandleFunc("GET /static/", srv.handleStatic)
+
+	m.HandleFunc("GET /login", srv.handleLoginForm)
+	m.HandleFunc("POST /login", srv.handleLogin)
+	m.HandleFunc("POST /logout", srv.requirePage(srv.handleLogout))
+	m.HandleFunc("GET /{$}", srv.requirePage(srv.handleHome))
+	m.HandleFunc("POST /tokens", srv.requirePage(srv.handleTokenPage))
+
+	m.HandleFunc("GET /api/me", srv.requireAPI(srv.handleMe))
+	m.HandleFunc("POST /api/me/tokens", srv.requireAPI(srv.handleNewToken))
+	m.HandleFunc("GET /api/home", srv.requireAPI(srv.handleHomeAPI))
+	registerRecords(srv, "teams", srv.store.Teams)
+	srv.records("users", listHandler(srv, srv.store.Users), srv.handleCreateUser, getHandler(srv, srv.store.Users), updateHandler(srv, srv.store.Users))
+	registerRecords(srv, "accounts", srv.store.Accounts)
+	registerRecords(srv, "contacts", srv.store.Contacts)
+	registerRecords(srv, "leads", srv.store.Leads)
+	registerRecords(srv, "products", srv.store.Products)
+	registerRecords(srv, "opportunities", srv.store.Opportunities)
+	registerRecords(srv, "activities", srv.store.Activities)
+	registerRecords(srv, "quotas", srv.store.Quotas)
+	registerRecords(srv, "costs", srv.store.Costs)
+	m.HandleFunc("GET /api/opportunities/{id}/history", srv.requireAPI(srv.handleHistory))
+	m.HandleFunc("GET /api/opportunities/{id}/line-items", srv.requireAPI(srv.handleLineItems))
+	m.HandleFunc("POST /api/opportunities/{id}/line-items", srv.requireAPI(srv.handleAddLineItem))
+	m.HandleFunc("GET /api/leads/{id}/events", srv.requireAPI(srv.handleLeadEvents))
+	m.HandleFunc("POST /api/leads/{id}/events", srv.requireAPI(srv.handleAddLeadEvent))
+	m.HandleFunc("GET /api/stages", srv.requireAPI(srv.handleStages))
+	m.HandleFunc("PUT /api/stages/{name}", srv.requireAPI(srv.handlePutStage))
+	m.HandleFunc("GET /api/currencies", srv.requireAPI(srv.handleCurrencies))
+	m.HandleFunc("PUT /api/currencies/{code}", srv.requireAPI(srv.handlePutCurrency))
+	m.HandleFunc("GET /api/exchange-rates", srv.requireAPI(srv.handleRates))
+	m.HandleFunc("POST /api/exchange-rates", srv.requireAPI(srv.handlePutRate))
+	m.HandleFunc("GET /api/settings", srv.requireAPI(srv.handleSettings))
+	m.HandleFunc("PUT /api/settings", srv.requireAPI(srv.handlePutSettings))
+	m.HandleFunc("GET /api/audit", srv.requireAPI(srv.handleAudit))
+	m.HandleFunc("/api/", srv.requireAPI(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusNotFound, errorBody{Error: "no such API endpoint: " + r.Method + " " + r.URL.Path})
+	}))
+}
+
+func (srv *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	if err := srv.store.Ping(r.Context()); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "database unavailable"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "engine": srv.store.Engine()})
+}
