@@ -115,7 +115,9 @@ func TestStageHistory(t *testing.T) {
 		step(func(v *crm.Opportunity) { v.Stage = "Qualification" })
 		step(func(v *crm.Opportunity) { v.Name = "renamed only" }) // not a tracked change
 		step(func(v *crm.Opportunity) { v.Amount = dec("1500") })
-		step(func(v *crm.Opportunity) { v.ExpectedClose = ptr(crm.NewDate(time.Date(2025, 6, 30, 0, 0, 0, 0, time.UTC))) })
+		step(func(v *crm.Opportunity) {
+			v.ExpectedClose = ptr(crm.NewDate(time.Date(2025, 6, 30, 0, 0, 0, 0, time.UTC)))
+		})
 		won := step(func(v *crm.Opportunity) { v.Stage = "Closed Won" })
 		if !won.IsClosed || !won.IsWon || won.ClosedAt == nil || won.ClosedAt.String() != "2025-01-15" || won.ForecastCategory != crm.ForecastClosed {
 			t.Errorf("won deal not derived: %+v", won)

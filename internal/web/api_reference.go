@@ -99,8 +99,8 @@ func (srv *Server) handlePutRate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var in struct {
-		Currency  string   `json:"currency"`
-		ValidFrom crm.Date `json:"valid_from"`
+		Currency  string          `json:"currency"`
+		ValidFrom crm.Date        `json:"valid_from"`
 		Rate      decimal.Decimal `json:"rate"`
 	}
 	if err := decodeInto(body, &in); err != nil {

@@ -164,12 +164,12 @@ func TestAPIScenarios(t *testing.T) {
 			{name: "unknown fields are named", who: "repA1", method: "POST", path: "/api/opportunities", body: validOpp(o.RepA1, `,"colour":"red","size":3`), status: 400,
 				check: wantFields("colour", "size"), unchanged: true},
 			{name: "wrong types are named", who: "repA1", method: "POST", path: "/api/opportunities",
-				body: fmt.Sprintf(`{"name":7,"account_id":"abc","owner_id":%d,"amount":true,"currency":"USD","stage":"Prospecting","expected_close":"30/06/2025"}`, o.RepA1.ID),
+				body:   fmt.Sprintf(`{"name":7,"account_id":"abc","owner_id":%d,"amount":true,"currency":"USD","stage":"Prospecting","expected_close":"30/06/2025"}`, o.RepA1.ID),
 				status: 400, check: wantFields("account_id", "amount", "expected_close", "name"), unchanged: true},
 			{name: "missing required fields", who: "repA1", method: "POST", path: "/api/opportunities", body: `{}`, status: 400,
 				check: wantFields("account_id", "currency", "name", "owner_id", "stage"), unchanged: true},
 			{name: "unknown account, stage and currency", who: "repA1", method: "POST", path: "/api/opportunities",
-				body: fmt.Sprintf(`{"name":"x","account_id":999999,"owner_id":%d,"amount":"1","currency":"XYZ","stage":"Maybe"}`, o.RepA1.ID),
+				body:   fmt.Sprintf(`{"name":"x","account_id":999999,"owner_id":%d,"amount":"1","currency":"XYZ","stage":"Maybe"}`, o.RepA1.ID),
 				status: 400, check: wantFields("account_id", "currency", "stage"), unchanged: true},
 			{name: "invalid currency code", who: "repA1", method: "POST", path: "/api/opportunities", body: validOpp(o.RepA1, `,"currency":"dollars"`), status: 400,
 				check: wantFields("currency"), unchanged: true},
@@ -279,4 +279,3 @@ func wantFields(fields ...string) func(t *testing.T, b map[string]any) {
 		}
 	}
 }
-

@@ -151,7 +151,9 @@ func (srv *Server) requirePage(h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-func safeMethod(m string) bool { return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions }
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
 
 // secureCookie decides the cookie's Secure flag (see Config.SecureCookies).
 func (srv *Server) secureCookie(r *http.Request) bool {
@@ -174,4 +176,3 @@ func (srv *Server) secureCookie(r *http.Request) bool {
 	ip := net.ParseIP(host)
 	return ip == nil || !ip.IsLoopback()
 }
-

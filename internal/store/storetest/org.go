@@ -15,9 +15,9 @@ import (
 // a viewer and an admin, one account, and one open deal per rep.
 type Org struct {
 	Admin, VP, MgrA, MgrB, RepA1, RepA2, RepB, Viewer crm.User
-	Region, TeamA, TeamB                               crm.Team
-	Account                                            crm.Account
-	OppA1, OppA2, OppB                                 crm.Opportunity
+	Region, TeamA, TeamB                              crm.Team
+	Account                                           crm.Account
+	OppA1, OppA2, OppB                                crm.Opportunity
 }
 
 // As is the principal of a user.

@@ -121,4 +121,3 @@ func DSNFor(t testing.TB, engine string) string {
 	})
 	return u.String()
 }
-
