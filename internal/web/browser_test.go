@@ -1,0 +1,121 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+	"github.com/quarterdeck/quarterdeck/internal/crm"
+	"github.com/quarterdeck/quarterdeck/internal/store/storetest"
+	"github.com/quarterdeck/quarterdeck/internal/web"
+)
+
+// newBrowser starts headless Chromium (QUARTERDECK_TEST_CHROMIUM, or
+// /usr/bin/chromium). CI must have it; elsewhere the test is skipped.
+func newBrowser(t *testing.T) (context.Context, *[]string) {
+	t.Helper()
+	path := os.Getenv("QUARTERDECK_TEST_CHROMIUM")
+	if path == "" {
+		if _, err := os.Stat("/usr/bin/chromium"); err == nil {
+			path = "/usr/bin/chromium"
+		}
+	}
+	if path == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("CI must provide Chromium (QUARTERDECK_TEST_CHROMIUM)")
+		}
+		t.Skip("no Chromium: set QUARTERDECK_TEST_CHROMIUM")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()))
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
+	t.Cleanup(func() { cancelTimeout(); cancel(); cancelAlloc() })
+	var mu sync.Mutex
+	problems := &[]string{}
+	err := chromedp.Listen(ctx, func(ev any) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch e := ev.(type) {
+		case *runtime.EventExceptionThrown:
+			*problems = append(*problems, "exception: "+e.ExceptionDetails.Text)
+		case *runtime.EventConsoleAPICalled:
+			if e.Type == runtime.ConsoleAPICalledTypeError {
+				*problems = append(*problems, fmt.Sprintf("console error: %v", e.Args))
+			}
+		}
+	})
+	if err != nil {
+		t.Fatalf("start Chromium: %v", err)
+	}
+	return ctx, problems
+}
+
+func TestBrowserLoginAndHome(t *testing.T) {
+	bctx, problems := newBrowser(t)
+	s := storetest.OpenDuckDB(t)
+	o := storetest.NewOrg(t, s)
+	storetest.Must(t, s.SetPassword(context.Background(), crm.System, o.MgrA.ID, testPassword))
+	srv, err := web.NewServer(web.Config{}, s, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+
+	text := func(sel string) string {
+		t.Helper()
+		v, err := chromedp.Run(bctx, chromedp.Text(sel))
+		if err != nil {
+			t.Fatalf("read %s: %v", sel, err)
+		}
+		return v
+	}
+	step := func(steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(bctx, steps...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	step(chromedp.Navigate(ts.URL+"/"),
+		chromedp.WaitVisible(`input[name=email]`),
+		chromedp.SendKeys(`input[name=email]`, o.MgrA.Email),
+		chromedp.SendKeys(`input[name=password]`, "not the password"),
+		chromedp.Click(`button[type=submit]`),
+		chromedp.WaitVisible(`.error`))
+	errText := text(`.error`)
+	step(chromedp.SetValue(`input[name=email]`, o.MgrA.Email),
+		chromedp.SendKeys(`input[name=password]`, testPassword),
+		chromedp.Click(`button[type=submit]`),
+		chromedp.WaitVisible(`table.grid`))
+	heading, table := text(`h1`), text(`table.grid`)
+	step(chromedp.Click(`form[action="/tokens"] button`), chromedp.WaitVisible(`#new-token`))
+	token := text(`#new-token`)
+	if !strings.Contains(errText, "Wrong email or password") {
+		t.Errorf("failed login shows %q", errText)
+	}
+	if !strings.Contains(heading, o.MgrA.Name) {
+		t.Errorf("home heading %q", heading)
+	}
+	// Manager A sees both team A deals and not team B's.
+	if !strings.Contains(table, o.OppA1.Name) || !strings.Contains(table, o.OppA2.Name) || strings.Contains(table, o.OppB.Name) {
+		t.Errorf("manager's table shows:\n%s", table)
+	}
+	if u, err := s.UserByToken(context.Background(), strings.TrimSpace(token)); err != nil || u.ID != o.MgrA.ID {
+		t.Errorf("token made in the browser does not authenticate manager A: %v", err)
+	}
+	if len(*problems) > 0 {
+		t.Errorf("browser reported problems: %v", *problems)
+	}
+}
