@@ -178,11 +178,9 @@ func (c Config) Validate() error {
 
 // checkPassword applies the store's password rules before anything is written.
 func checkPassword(pw string) error {
-	if len(pw) < store.MinPasswordLength {
-		return fmt.Errorf("must be at least %d characters", store.MinPasswordLength)
-	}
-	if len(pw) > 72 {
-		return errors.New("must be at most 72 bytes (bcrypt's limit)")
+	var ve *crm.ValidationError
+	if err := store.CheckPassword(pw); errors.As(err, &ve) {
+		return errors.New(ve.Fields[0].Reason)
 	}
 	return nil
 }

@@ -60,11 +60,16 @@ func (c cli) serve(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("start web server: %w", err)
 	}
-	log.Info("serving", "version", version, "engine", s.Engine(), "addr", cfg.Addr)
-	if !cfg.Quiet {
-		fmt.Fprintf(c.stdout, "Quarterdeck is serving on %s\n", serverURL(cfg.Addr))
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
-	if err := srv.ListenAndServe(ctx); err != nil {
+	addr := ln.Addr().String() // the real port when the configured one is 0
+	log.Info("serving", "version", version, "engine", s.Engine(), "addr", addr)
+	if !cfg.Quiet {
+		fmt.Fprintf(c.stdout, "Quarterdeck is serving on %s\n", serverURL(addr))
+	}
+	if err := srv.Serve(ctx, ln); err != nil {
 		return fmt.Errorf("serve on %s: %w", cfg.Addr, err)
 	}
 	log.Info("stopped")
@@ -88,11 +93,8 @@ func ensureAdmin(ctx context.Context, s *store.Store, cfg Config, log *slog.Logg
 		return errNoUsers
 	}
 	u := crm.User{Email: cfg.AdminEmail, Name: "Administrator", Role: crm.RoleAdmin, Active: true}
-	if err := s.Users.Create(ctx, crm.System, &u); err != nil {
+	if err := s.CreateUser(ctx, crm.System, &u, cfg.AdminPassword); err != nil {
 		return fmt.Errorf("create first admin: %w", err)
-	}
-	if err := s.SetPassword(ctx, crm.System, u.ID, cfg.AdminPassword); err != nil {
-		return fmt.Errorf("set password of first admin %s: %w", u.Email, err)
 	}
 	log.Info("created the first admin", "email", u.Email, "id", u.ID)
 	return nil

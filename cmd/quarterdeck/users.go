@@ -103,13 +103,7 @@ variable QUARTERDECK_PASSWORD, else a generated one, printed once.`,
 
 // addUser creates u and sets its password.
 func addUser(ctx context.Context, s *store.Store, u *crm.User, password string) error {
-	if err := s.Users.Create(ctx, crm.System, u); err != nil {
-		return err
-	}
-	if err := s.SetPassword(ctx, crm.System, u.ID, password); err != nil {
-		return fmt.Errorf("user %s was created but has no password: %w", u.Email, err)
-	}
-	return nil
+	return s.CreateUser(ctx, crm.System, u, password)
 }
 
 func roleNames() string {

@@ -29,25 +29,68 @@ func (s *Store) SetPassword(ctx context.Context, p crm.Principal, userID int64, 
 	if p.Role != crm.RoleAdmin && p.UserID != userID {
 		return crm.ErrForbidden
 	}
+	hash, err := hashPassword(password)
+	if err != nil {
+		return err
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error { return s.storePassword(ctx, tx, p, userID, hash) })
+}
+
+// CheckPassword says why a password would be refused, or returns nil.
+func CheckPassword(password string) error {
 	if len(password) < MinPasswordLength {
 		return crm.Invalid("user", "password", fmt.Sprintf("must be at least %d characters", MinPasswordLength))
 	}
 	if len(password) > 72 {
 		return crm.Invalid("user", "password", "must be at most 72 bytes (bcrypt's limit)")
 	}
+	return nil
+}
+
+func hashPassword(password string) (string, error) {
+	if err := CheckPassword(password); err != nil {
+		return "", err
+	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
 	if err != nil {
-		return fmt.Errorf("hash password: %w", err)
+		return "", fmt.Errorf("hash password: %w", err)
+	}
+	return string(hash), nil
+}
+
+func (s *Store) storePassword(ctx context.Context, tx *sql.Tx, p crm.Principal, userID int64, hash string) error {
+	res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = $1 WHERE id = $2`, hash, userID)
+	if err != nil {
+		return fmt.Errorf("set password: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("user %d: %w", userID, crm.ErrNotFound)
+	}
+	return s.audit(ctx, tx, p, "set_password", "user", userID, nil, nil)
+}
+
+// CreateUser creates a user and, unless password is empty, sets their
+// password, in one transaction: no user is ever left half-made.
+func (s *Store) CreateUser(ctx context.Context, p crm.Principal, u *crm.User, password string) error {
+	var hash string
+	if password != "" {
+		var err error
+		if hash, err = hashPassword(password); err != nil {
+			// Report the password with the user's other problems, if any.
+			probs := crm.NewProblems("user")
+			probs.Merge(u.Validate())
+			probs.Merge(err)
+			return probs.Err()
+		}
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = $1 WHERE id = $2`, string(hash), userID)
-		if err != nil {
-			return fmt.Errorf("set password: %w", err)
+		if err := s.Users.create(ctx, tx, p, u); err != nil {
+			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("user %d: %w", userID, crm.ErrNotFound)
+		if hash == "" {
+			return nil
 		}
-		return s.audit(ctx, tx, p, "set_password", "user", userID, nil, nil)
+		return s.storePassword(ctx, tx, p, u.ID, hash)
 	})
 }
 

@@ -260,33 +260,35 @@ func parseFilter(kind filterKind, raw string) (any, error) {
 
 // Create validates v, stores it with a new id (set on v) and audits it.
 func (r *Repo[T]) Create(ctx context.Context, p crm.Principal, v *T) error {
+	return r.s.inTx(ctx, func(tx *sql.Tx) error { return r.create(ctx, tx, p, v) })
+}
+
+func (r *Repo[T]) create(ctx context.Context, tx *sql.Tx, p crm.Principal, v *T) error {
 	if !r.mayWrite(p) {
 		return fmt.Errorf("create %s: %w", r.entity, crm.ErrForbidden)
 	}
-	return r.s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := r.check(ctx, tx, p, nil, v); err != nil {
+	if err := r.check(ctx, tx, p, nil, v); err != nil {
+		return err
+	}
+	if err := r.checkOwner(ctx, p, nil, v); err != nil {
+		return err
+	}
+	id, err := r.s.allocIDs(ctx, 1)
+	if err != nil {
+		return err
+	}
+	setID(v, id)
+	cols := fieldsOf(reflect.TypeOf(*v)).columns
+	query := "INSERT INTO " + r.table + " (" + columnList(cols) + ") VALUES (" + placeholders(1, len(cols)) + ")"
+	if _, err := tx.ExecContext(ctx, query, values(v)...); err != nil {
+		return r.writeError("create", err)
+	}
+	if r.after != nil {
+		if err := r.after(ctx, tx, p, nil, v); err != nil {
 			return err
 		}
-		if err := r.checkOwner(ctx, p, nil, v); err != nil {
-			return err
-		}
-		id, err := r.s.allocIDs(ctx, 1)
-		if err != nil {
-			return err
-		}
-		setID(v, id)
-		cols := fieldsOf(reflect.TypeOf(*v)).columns
-		query := "INSERT INTO " + r.table + " (" + columnList(cols) + ") VALUES (" + placeholders(1, len(cols)) + ")"
-		if _, err := tx.ExecContext(ctx, query, values(v)...); err != nil {
-			return r.writeError("create", err)
-		}
-		if r.after != nil {
-			if err := r.after(ctx, tx, p, nil, v); err != nil {
-				return err
-			}
-		}
-		return r.s.audit(ctx, tx, p, "create", r.entity, id, nil, v)
-	})
+	}
+	return r.s.audit(ctx, tx, p, "create", r.entity, id, nil, v)
 }
 
 // Update reads the record, applies change to a copy, validates and stores it.

@@ -1,11 +1,9 @@
 package web
 
 import (
-	"fmt"
 	"net/http"
 
 	"github.com/quarterdeck/quarterdeck/internal/crm"
-	"github.com/quarterdeck/quarterdeck/internal/store"
 )
 
 // newUserJSON is a user as created through the API, with an optional first password.
@@ -25,22 +23,10 @@ func (srv *Server) handleCreateUser(w http.ResponseWriter, r *http.Request) {
 		srv.writeError(w, r, err)
 		return
 	}
-	// Check the password before creating anyone, so a bad one writes nothing.
-	if in.Password != "" && (len(in.Password) < store.MinPasswordLength || len(in.Password) > 72) {
-		srv.writeError(w, r, crm.Invalid("user", "password", fmt.Sprintf("must be %d to 72 characters", store.MinPasswordLength)))
-		return
-	}
-	p := authOf(r).principal()
 	u := in.User
-	if err := srv.store.Users.Create(r.Context(), p, &u); err != nil {
+	if err := srv.store.CreateUser(r.Context(), authOf(r).principal(), &u, in.Password); err != nil {
 		srv.writeError(w, r, err)
 		return
-	}
-	if in.Password != "" {
-		if err := srv.store.SetPassword(r.Context(), p, u.ID, in.Password); err != nil {
-			srv.writeError(w, r, err)
-			return
-		}
 	}
 	writeJSON(w, http.StatusCreated, u)
 }

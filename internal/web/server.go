@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
@@ -52,13 +53,22 @@ func NewServer(cfg Config, s *store.Store, log *slog.Logger) (*Server, error) {
 
 func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { srv.root.ServeHTTP(w, r) }
 
-// ListenAndServe serves until ctx is cancelled, then shuts down gracefully,
-// letting requests in flight finish (up to 10 seconds).
+// ListenAndServe listens on the configured address and serves (see Serve).
 func (srv *Server) ListenAndServe(ctx context.Context) error {
-	hs := &http.Server{Addr: srv.cfg.Addr, Handler: srv, ReadHeaderTimeout: 10 * time.Second,
+	ln, err := net.Listen("tcp", srv.cfg.Addr)
+	if err != nil {
+		return err
+	}
+	return srv.Serve(ctx, ln)
+}
+
+// Serve serves on ln until ctx is cancelled, then shuts down gracefully,
+// letting requests in flight finish (up to 10 seconds).
+func (srv *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout: 60 * time.Second, WriteTimeout: 120 * time.Second, IdleTimeout: 120 * time.Second}
 	errc := make(chan error, 1)
-	go func() { errc <- hs.ListenAndServe() }()
+	go func() { errc <- hs.Serve(ln) }()
 	select {
 	case err := <-errc:
 		return err
