@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -100,6 +101,7 @@ func TestBrowserLoginAndHome(t *testing.T) {
 		chromedp.Click(`button[type=submit]`),
 		chromedp.WaitVisible(`table.grid`))
 	heading, table := text(`h1`), text(`table.grid`)
+	screenshot(t, bctx, "home-manager")
 	step(chromedp.Click(`form[action="/tokens"] button`), chromedp.WaitVisible(`#new-token`))
 	token := text(`#new-token`)
 	if !strings.Contains(errText, "Wrong email or password") {
@@ -117,5 +119,22 @@ func TestBrowserLoginAndHome(t *testing.T) {
 	}
 	if len(*problems) > 0 {
 		t.Errorf("browser reported problems: %v", *problems)
+	}
+}
+
+// screenshot saves a PNG of the page when QUARTERDECK_SCREENSHOTS names a
+// folder, so a person can look at what the tests saw.
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	dir := os.Getenv("QUARTERDECK_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -61,10 +61,19 @@ func (srv *Server) handleHome(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	srv.render(w, r, http.StatusOK, "home", map[string]any{
-		"Period": d.Period, "PeriodStart": d.PeriodStart, "PeriodEnd": d.PeriodEnd, "Scope": d.Scope,
-		"Summary": d.Summary, "Recent": d.Recent, "CanSeeRecords": authOf(r).user.Role != crm.RoleViewer,
-	})
+	srv.render(w, r, http.StatusOK, "home", homeView(d, authOf(r).user.Role, ""))
+}
+
+// homeView is the home template's data; the page shows the period's last day, not the exclusive end.
+func homeView(d homeData, role crm.Role, newToken string) map[string]any {
+	last := d.PeriodEnd
+	if end, err := time.Parse(crm.DateLayout, d.PeriodEnd); err == nil {
+		last = end.AddDate(0, 0, -1).Format(crm.DateLayout)
+	}
+	return map[string]any{
+		"Period": d.Period, "PeriodStart": d.PeriodStart, "PeriodLast": last, "Scope": d.Scope,
+		"Summary": d.Summary, "Recent": d.Recent, "CanSeeRecords": role != crm.RoleViewer, "NewToken": newToken,
+	}
 }
 
 func (srv *Server) handleHomeAPI(w http.ResponseWriter, r *http.Request) {
@@ -91,8 +100,5 @@ func (srv *Server) handleTokenPage(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	srv.render(w, r, http.StatusOK, "home", map[string]any{
-		"Period": d.Period, "PeriodStart": d.PeriodStart, "PeriodEnd": d.PeriodEnd, "Scope": d.Scope,
-		"Summary": d.Summary, "Recent": d.Recent, "CanSeeRecords": a.user.Role != crm.RoleViewer, "NewToken": tok,
-	})
+	srv.render(w, r, http.StatusOK, "home", homeView(d, a.user.Role, tok))
 }
