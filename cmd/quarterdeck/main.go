@@ -70,7 +70,8 @@ then the flags.`,
 	pf.String("log-format", def.LogFormat, "log format: text or json")
 	pf.Bool("quiet", false, "print only results and errors")
 
-	root.AddCommand(c.serveCommand(), c.migrateCommand(), c.usersCommand(), c.versionCommand())
+	root.AddCommand(c.demoCommand(), c.serveCommand(), c.importCommand(), c.qualityCommand(), c.kpiCommand(),
+		c.migrateCommand(), c.usersCommand(), c.versionCommand())
 	return root
 }
 

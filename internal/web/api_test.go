@@ -98,6 +98,13 @@ func itemIDs(body map[string]any) []int64 {
 	return out
 }
 
+// ownerOf reads a deal's owner straight from the database.
+func (e *env) ownerOf(opportunityID int64) int64 {
+	var owner int64
+	e.store.DB().QueryRow(`SELECT owner_id FROM opportunities WHERE id = $1`, opportunityID).Scan(&owner)
+	return owner
+}
+
 // dbState is what must not change when a request is refused.
 func (e *env) dbState() string {
 	var opps, audit, users int
@@ -221,6 +228,38 @@ func TestAPIScenarios(t *testing.T) {
 					}
 				}},
 			{name: "reps cannot read the audit trail", who: "repA1", method: "GET", path: "/api/audit", status: 403},
+			{name: "rep runs the data-quality checks on own records", who: "repA1", method: "GET", path: "/api/quality", status: 200,
+				check: func(t *testing.T, b map[string]any) {
+					for _, f := range b["findings"].([]any) {
+						for _, ex := range f.(map[string]any)["examples"].([]any) {
+							if id := int64(ex.(map[string]any)["id"].(float64)); ex.(map[string]any)["entity"] == "opportunity" && e.ownerOf(id) != o.RepA1.ID {
+								t.Errorf("rep's quality report shows deal %d", id)
+							}
+						}
+					}
+				}},
+			{name: "viewer gets quality counts without examples", who: "viewer", method: "GET", path: "/api/quality", status: 200,
+				check: func(t *testing.T, b map[string]any) {
+					fs := b["findings"].([]any)
+					if len(fs) == 0 {
+						t.Fatal("no findings")
+					}
+					for _, f := range fs {
+						if ex := f.(map[string]any)["examples"].([]any); len(ex) != 0 {
+							t.Errorf("viewer sees examples %v", ex)
+						}
+					}
+				}},
+			{name: "bad quality parameter", who: "admin", method: "GET", path: "/api/quality?stale_days=-3", status: 400, check: wantFields("stale_days")},
+			{name: "dashboard API with a bad period", who: "mgrA", method: "GET", path: "/api/dashboard?period=2025Q1", status: 400, check: wantFields("period")},
+			{name: "rep's KPIs cover own deals only", who: "repA1", method: "GET", path: "/api/kpi?period=all", status: 200,
+				check: func(t *testing.T, b map[string]any) {
+					var own float64
+					e.store.DB().QueryRow(`SELECT COUNT(*) FROM opportunities WHERE owner_id = $1`, o.RepA1.ID).Scan(&own)
+					if got := b["open_count"].(float64) + b["won_count"].(float64) + b["lost_count"].(float64); got != own {
+						t.Errorf("rep KPIs count %v deals; the rep owns %v", got, own)
+					}
+				}},
 			{name: "rep sees own quota only", who: "repA1", method: "GET", path: "/api/quotas", status: 200, check: wantIDs()},
 		}
 		for _, c := range cases {

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/quarterdeck/quarterdeck/internal/metrics"
 	"github.com/shopspring/decimal"
 )
 
@@ -22,8 +23,12 @@ var staticFiles embed.FS
 
 // views declares each page and the partials it uses; start-up fails if one is missing.
 var views = map[string][]string{
-	"login": {"layout.html", "login.html"},
-	"home":  {"layout.html", "home.html"},
+	"login":      {"layout.html", "login.html"},
+	"home":       {"layout.html", "home.html"},
+	"dashboard":  {"layout.html", "filters.html", "dashboard.html"},
+	"performers": {"layout.html", "filters.html", "performers.html"},
+	"error":      {"layout.html", "error.html"},
+	"quality":    {"layout.html", "quality.html"},
 }
 
 // pages holds the parsed views and the fingerprinted static file names.
@@ -61,7 +66,22 @@ func loadPages() (*pages, error) {
 			}
 			return "", fmt.Errorf("no static file %q", name)
 		},
-		"money": formatMoney,
+		"money":    formatMoney,
+		"moneyp":   moneyPtr,
+		"pct":      pctString,
+		"days":     daysString,
+		"minutes":  minutesString,
+		"ratio":    ratioPlain,
+		"q":        filterQuery,
+		"list":     func(v ...string) []string { return v },
+		"positive": func(v *float64) bool { return v != nil && *v >= 0 },
+		// pick chooses the performers of a side of the comparison.
+		"pick": func(side string, top, bottom []metrics.Performer) []metrics.Performer {
+			if side == "Top quartile" {
+				return top
+			}
+			return bottom
+		},
 	}
 	for name, files := range views {
 		t, err := template.New(name).Funcs(funcs).ParseFS(templateFiles, prefixAll("templates/", files)...)

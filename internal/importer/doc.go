@@ -1,0 +1,2 @@
+// Package importer loads CRM exports into the store.
+package importer

@@ -1,0 +1,162 @@
+package importer
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/quarterdeck/quarterdeck/internal/crm"
+	"github.com/quarterdeck/quarterdeck/internal/store"
+)
+
+// Options tune an import. The zero value is an atomic import that reports
+// unknown references and stamps changes with the current time.
+type Options struct {
+	// SkipInvalid writes the valid rows; rejected rows go to RejectsPath.
+	// Without it, one invalid row means nothing is written.
+	SkipInvalid bool
+	// RejectsPath, when set, receives the rejected rows as CSV: the original
+	// columns (of every file with rejects, by name), then file, line, field
+	// and reason.
+	RejectsPath string
+	// CreateMissing creates stub records for unknown references (an account
+	// name, an owner, a product, a stage) instead of rejecting the row.
+	CreateMissing bool
+	// Now is the import's time: stamped on stage-history rows of changes,
+	// updated_at, and on records whose file gives no creation time.
+	Now time.Time
+	// Progress is called now and then with the number of rows read so far.
+	Progress func(rowsRead int64)
+	// DryRun checks everything and rolls back, even when all rows are valid.
+	DryRun bool
+	// ActorID is the user running the import, recorded in the audit log (0: none).
+	ActorID int64
+}
+
+// Problem is one thing wrong with the input.
+type Problem struct {
+	File   string `json:"file"`
+	Line   int    `json:"line"`
+	Field  string `json:"field"`
+	Value  string `json:"value"`
+	Reason string `json:"reason"`
+}
+
+// String is "file:line: field: value: reason" (empty parts left out).
+func (p Problem) String() string {
+	var b strings.Builder
+	b.WriteString(p.File)
+	if p.Line > 0 {
+		fmt.Fprintf(&b, ":%d", p.Line)
+	}
+	if p.Field != "" {
+		b.WriteString(": " + p.Field)
+	}
+	if p.Value != "" {
+		b.WriteString(": " + p.Value)
+	}
+	b.WriteString(": " + p.Reason)
+	return b.String()
+}
+
+// Result summarises an import.
+type Result struct {
+	Source   string        `json:"source"`    // salesforce, hubspot, or the mapping's source
+	RowsRead int64         `json:"rows_read"` // data rows read (a file mapped twice counts twice)
+	Written  int64         `json:"written"`   // rows stored (inserted or matched and updated)
+	Rejected int64         `json:"rejected"`  // rows not stored because of a problem
+	Problems []Problem     `json:"problems"`
+	Elapsed  time.Duration `json:"elapsed_ns"`
+	// PerEntity counts the rows written per table (accounts, opportunities, ...).
+	PerEntity map[string]int64 `json:"per_entity"`
+	// Inserted and Updated split Written: new records, and stored records
+	// whose values changed; the rest matched and were unchanged.
+	Inserted int64 `json:"inserted"`
+	Updated  int64 `json:"updated"`
+	// Created lists what the import created besides the rows of the files:
+	// stages, stub records, teams and managers (by table).
+	Created map[string]int64 `json:"created"`
+	// HistoryRows counts the stage-history rows written (creation rows of new
+	// deals, rows of changes found on re-import, rows from history files).
+	HistoryRows int64 `json:"history_rows"`
+	// Committed is true when the data was stored.
+	Committed bool `json:"committed"`
+}
+
+// Summary is the one-line summary of an import.
+func (r Result) Summary() string {
+	s := fmt.Sprintf("%d rows read, %d written (%d new, %d changed), %d rejected in %s",
+		r.RowsRead, r.Written, r.Inserted, r.Updated, r.Rejected, r.Elapsed.Round(time.Millisecond))
+	if !r.Committed {
+		s += "; nothing stored"
+	}
+	return s
+}
+
+// Error is returned when the input has problems and the import was rolled
+// back (or, with SkipInvalid, when the mapping itself is wrong). It lists
+// every problem and unwraps to crm.ErrInvalid.
+type Error struct {
+	Problems []Problem
+}
+
+// maxErrorLines bounds the problems spelled out in Error() (all are in Problems).
+const maxErrorLines = 50
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	n := len(e.Problems)
+	if n == 1 {
+		b.WriteString("import: 1 problem, nothing stored:")
+	} else {
+		fmt.Fprintf(&b, "import: %d problems, nothing stored:", n)
+	}
+	for i, p := range e.Problems {
+		if i == maxErrorLines {
+			fmt.Fprintf(&b, "\n  ... and %d more", n-maxErrorLines)
+			break
+		}
+		b.WriteString("\n  " + p.String())
+	}
+	return b.String()
+}
+
+func (e *Error) Unwrap() error { return crm.ErrInvalid }
+
+// ImportSalesforce loads a Salesforce Data Export or Data Loader folder:
+// User.csv, Account.csv, Contact.csv, Lead.csv, Product2.csv (with
+// PricebookEntry.csv for prices), Opportunity.csv, OpportunityHistory.csv,
+// OpportunityLineItem.csv, Task.csv and Event.csv, with the standard API
+// field names. Files that are absent are skipped; at least one must exist.
+func ImportSalesforce(ctx context.Context, s *store.Store, dir string, opt Options) (Result, error) {
+	src, err := salesforceSource(dir)
+	if err != nil {
+		return Result{Source: "salesforce"}, err
+	}
+	return run(ctx, s, src, opt)
+}
+
+// ImportHubSpot loads HubSpot CRM exports from a folder: the companies,
+// contacts and deals files (recognised by name), with HubSpot's headers,
+// deal stages and pipelines.
+func ImportHubSpot(ctx context.Context, s *store.Store, dir string, opt Options) (Result, error) {
+	src, err := hubspotSource(dir)
+	if err != nil {
+		return Result{Source: "hubspot"}, err
+	}
+	return run(ctx, s, src, opt)
+}
+
+// ImportMapped loads the CSV files of dataDir as the YAML mapping file says.
+func ImportMapped(ctx context.Context, s *store.Store, mappingFile, dataDir string, opt Options) (Result, error) {
+	m, err := LoadMapping(mappingFile)
+	if err != nil {
+		return Result{Source: "mapping"}, err
+	}
+	src, err := mappedSource(m, dataDir)
+	if err != nil {
+		return Result{Source: m.Source}, err
+	}
+	return run(ctx, s, src, opt)
+}

@@ -1,0 +1,219 @@
+-- Queries of the KPIs and pipeline analytics, in the SQL DuckDB and
+-- PostgreSQL share. Templates: {{part}} is SQL written by the package (the
+-- slice key and its join, visibility and filter conditions, period
+-- buckets); :name is a bound parameter. Every query aggregates in the
+-- database and returns a handful of rows per slice.
+--
+-- Money is converted into the corporate currency deal by deal, at the rate
+-- of the deal's day ({{rates}} and {{converted}}): exchange_rates holds a
+-- rate from valid_from until the currency's next valid_from. Conversion
+-- first finds the rate of each distinct (currency, day) pair, a small range
+-- join, then joins deals to it by equality; a deal whose currency has no
+-- rate on its day gets a NULL amount (counted as unconverted).
+
+-- name: rates
+rates AS (
+    SELECT currency, valid_from, rate,
+           LEAD(valid_from) OVER (PARTITION BY currency ORDER BY valid_from) AS valid_to
+    FROM exchange_rates
+)
+
+-- name: converted
+, days AS (
+    SELECT DISTINCT currency, conv_day FROM base WHERE currency <> :corp
+), conv AS (
+    SELECT d.currency, d.conv_day, r.rate
+    FROM days d
+    JOIN rates r ON r.currency = d.currency AND r.valid_from <= d.conv_day
+        AND (r.valid_to IS NULL OR d.conv_day < r.valid_to)
+), x AS (
+    SELECT b.*,
+           CASE WHEN b.currency = :corp THEN b.amount ELSE ROUND(b.amount * c.rate, 2) END AS amt
+    FROM base b
+    LEFT JOIN conv c ON c.currency = b.currency AND c.conv_day = b.conv_day
+)
+
+-- name: opp-facts
+-- Deals: won, lost and open counts and money, cycles, cohort, growth.
+WITH {{rates}}, base AS (
+    SELECT {{key}} AS k, o.amount, o.currency, o.is_won,
+           COALESCE(o.probability, st.probability, 0) AS prob,
+           o.closed_at - CAST(o.created_at AS DATE) AS cycle_days,
+           CASE WHEN o.is_closed THEN o.closed_at ELSE COALESCE(o.expected_close, CAST(:today AS DATE)) END AS conv_day,
+           o.is_won AND o.closed_at >= CAST(:from AS DATE) AND o.closed_at < CAST(:to AS DATE) AS won_p,
+           o.is_closed AND NOT o.is_won AND o.closed_at >= CAST(:from AS DATE) AND o.closed_at < CAST(:to AS DATE) AS lost_p,
+           NOT o.is_closed AND {{open_in_period}} AS open_p,
+           o.created_at >= CAST(:from_ts AS TIMESTAMP) AND o.created_at < CAST(:to_ts AS TIMESTAMP) AS cohort_p,
+           o.is_won AND o.closed_at >= CAST(:prev_from AS DATE) AND o.closed_at < CAST(:prev_to AS DATE) AS won_prev,
+           o.is_won AND o.closed_at >= CAST(:ly_from AS DATE) AND o.closed_at < CAST(:ly_to AS DATE) AS won_ly
+    FROM opportunities o
+    LEFT JOIN stages st ON st.name = o.stage
+    {{join}}
+    WHERE {{where}} AND ({{relevant}})
+){{converted}}
+SELECT k,
+    COUNT(*) FILTER (WHERE won_p),
+    CAST(SUM(amt) FILTER (WHERE won_p) AS VARCHAR),
+    COUNT(amt) FILTER (WHERE won_p),
+    COUNT(*) FILTER (WHERE lost_p),
+    COUNT(*) FILTER (WHERE open_p),
+    CAST(SUM(amt) FILTER (WHERE open_p) AS VARCHAR),
+    CAST(ROUND(SUM(amt * CAST(prob AS DECIMAL(18,6))) FILTER (WHERE open_p), 2) AS VARCHAR),
+    COUNT(*) FILTER (WHERE cohort_p),
+    COUNT(*) FILTER (WHERE cohort_p AND is_won),
+    CAST(AVG(cycle_days) FILTER (WHERE won_p) AS DOUBLE PRECISION),
+    CAST(percentile_cont(0.5) WITHIN GROUP (ORDER BY cycle_days) FILTER (WHERE won_p) AS DOUBLE PRECISION),
+    CAST(AVG(cycle_days) FILTER (WHERE lost_p) AS DOUBLE PRECISION),
+    CAST(percentile_cont(0.5) WITHIN GROUP (ORDER BY cycle_days) FILTER (WHERE lost_p) AS DOUBLE PRECISION),
+    CAST(SUM(amt) FILTER (WHERE won_prev) AS VARCHAR),
+    CAST(SUM(amt) FILTER (WHERE won_ly) AS VARCHAR),
+    COUNT(*) FILTER (WHERE amt IS NULL AND (won_p OR open_p OR won_prev OR won_ly))
+FROM x
+GROUP BY k
+
+-- name: won-by-owner
+-- Won money per owner in the period, for quota attainment.
+WITH {{rates}}, base AS (
+    SELECT {{key}} AS k, o.owner_id, o.amount, o.currency, o.closed_at AS conv_day
+    FROM opportunities o
+    {{join}}
+    WHERE {{where}} AND o.is_won AND o.closed_at >= CAST(:from AS DATE) AND o.closed_at < CAST(:to AS DATE)
+){{converted}}
+SELECT k, owner_id, CAST(SUM(amt) AS VARCHAR), COUNT(*) - COUNT(amt)
+FROM x
+GROUP BY k, owner_id
+
+-- name: new-customers
+-- Accounts whose first won deal (over every deal of the organisation) closed in the period.
+SELECT COUNT(*)
+FROM (SELECT account_id, MIN(closed_at) AS first_won FROM opportunities WHERE is_won GROUP BY account_id) f
+WHERE f.first_won >= CAST(:from AS DATE) AND f.first_won < CAST(:to AS DATE)
+
+-- name: activities
+-- Logged activities in the period per slice, owner and kind.
+SELECT {{key}} AS k, act.owner_id, act.kind, COUNT(*), COALESCE(SUM(act.duration_minutes), 0),
+       MIN(act.occurred_at), MAX(act.occurred_at)
+FROM activities act
+{{join}}
+WHERE {{where}} AND act.occurred_at >= CAST(:from_ts AS TIMESTAMP) AND act.occurred_at < CAST(:to_ts AS TIMESTAMP)
+GROUP BY 1, 2, 3
+
+-- name: leads
+-- Leads created in the period: response time and conversion.
+WITH l AS (
+    SELECT {{key}} AS k, l.id, l.created_at, l.first_response_at, l.status, l.converted_opportunity_id
+    FROM leads l
+    {{join}}
+    WHERE {{where}} AND l.created_at >= CAST(:from_ts AS TIMESTAMP) AND l.created_at < CAST(:to_ts AS TIMESTAMP)
+), la AS (
+    -- two passes over the activities: those on the leads, and demos on their deals
+    SELECT act.lead_id, act.kind, act.direction, act.occurred_at, l.created_at, l.id AS on_lead, CAST(NULL AS BIGINT) AS on_deal
+    FROM activities act
+    JOIN l ON l.id = act.lead_id
+    UNION ALL
+    SELECT act.lead_id, act.kind, act.direction, act.occurred_at, l.created_at, CAST(NULL AS BIGINT), l.id
+    FROM activities act
+    JOIN l ON l.converted_opportunity_id = act.opportunity_id
+    WHERE act.kind = 'demo'
+), first_touch AS (
+    SELECT on_lead AS id, MIN(occurred_at) AS first_at
+    FROM la
+    WHERE on_lead IS NOT NULL AND kind IN ('call', 'email', 'meeting', 'demo') AND direction <> 'inbound'
+        AND occurred_at >= created_at
+    GROUP BY on_lead
+), demoed AS (
+    SELECT DISTINCT COALESCE(on_lead, on_deal) AS id FROM la WHERE kind = 'demo'
+), r AS (
+    SELECT l.k, l.status, l.converted_opportunity_id,
+           (EXTRACT(EPOCH FROM LEAST(ft.first_at, l.first_response_at)) - EXTRACT(EPOCH FROM l.created_at)) / 60.0 AS minutes,
+           COALESCE(o.is_won, FALSE) AS won,
+           d.id IS NOT NULL AS demo
+    FROM l
+    LEFT JOIN first_touch ft ON ft.id = l.id
+    LEFT JOIN demoed d ON d.id = l.id
+    LEFT JOIN opportunities o ON o.id = l.converted_opportunity_id
+)
+SELECT k, COUNT(*), COUNT(minutes),
+    CAST(percentile_cont(0.5) WITHIN GROUP (ORDER BY minutes) AS DOUBLE PRECISION),
+    COUNT(*) FILTER (WHERE minutes <= 5),
+    COUNT(*) FILTER (WHERE minutes <= 60),
+    COUNT(*) FILTER (WHERE status IN ('qualified', 'converted') OR converted_opportunity_id IS NOT NULL),
+    COUNT(*) FILTER (WHERE converted_opportunity_id IS NOT NULL),
+    COUNT(*) FILTER (WHERE won),
+    COUNT(*) FILTER (WHERE demo),
+    COUNT(*) FILTER (WHERE demo AND won)
+FROM r
+GROUP BY k
+
+-- name: trend
+-- Closed deals per period bucket (buckets number the periods from 0).
+WITH {{rates}}, base AS (
+    SELECT {{bucket}} AS bucket, o.amount, o.currency, o.is_won, o.closed_at AS conv_day
+    FROM opportunities o
+    WHERE {{where}} AND o.is_closed AND o.closed_at >= CAST(:from AS DATE) AND o.closed_at < CAST(:to AS DATE)
+){{converted}}
+SELECT bucket, COUNT(*) FILTER (WHERE is_won), CAST(SUM(amt) FILTER (WHERE is_won) AS VARCHAR),
+    COUNT(*) FILTER (WHERE NOT is_won), COUNT(*) FILTER (WHERE is_won AND amt IS NULL)
+FROM x
+GROUP BY bucket
+
+-- name: pipeline-by-stage
+-- Open deals expected to close in the period, per stage.
+WITH {{rates}}, base AS (
+    SELECT o.stage, o.amount, o.currency, COALESCE(o.probability, st.probability, 0) AS prob,
+           COALESCE(o.expected_close, CAST(:today AS DATE)) AS conv_day
+    FROM opportunities o
+    LEFT JOIN stages st ON st.name = o.stage
+    WHERE {{where}} AND NOT o.is_closed AND {{open_in_period}}
+){{converted}}
+SELECT stage, COUNT(*), CAST(SUM(amt) AS VARCHAR),
+    CAST(ROUND(SUM(amt * CAST(prob AS DECIMAL(18,6))), 2) AS VARCHAR), COUNT(*) - COUNT(amt)
+FROM x
+GROUP BY stage
+
+-- name: pipeline-by-close
+-- Open deals per expected-close bucket: -2 no date, -1 overdue, 0.. periods, n later.
+WITH {{rates}}, base AS (
+    SELECT {{bucket}} AS bucket, o.amount, o.currency, COALESCE(o.probability, st.probability, 0) AS prob,
+           COALESCE(o.expected_close, CAST(:today AS DATE)) AS conv_day
+    FROM opportunities o
+    LEFT JOIN stages st ON st.name = o.stage
+    WHERE {{where}} AND NOT o.is_closed
+){{converted}}
+SELECT bucket, COUNT(*), CAST(SUM(amt) AS VARCHAR),
+    CAST(ROUND(SUM(amt * CAST(prob AS DECIMAL(18,6))), 2) AS VARCHAR), COUNT(*) - COUNT(amt)
+FROM x
+GROUP BY bucket
+
+-- name: funnel
+-- Deals created in the period: the furthest open stage each reached (from
+-- its history and its current stage) with how it ended (part 0), and the
+-- days spent in each stage over finished stays (part 1).
+WITH sel AS (
+    SELECT o.id, o.stage, o.is_closed, o.is_won
+    FROM opportunities o
+    WHERE {{where}} AND o.created_at >= CAST(:from_ts AS TIMESTAMP) AND o.created_at < CAST(:to_ts AS TIMESTAMP)
+), steps AS (
+    SELECT h.opportunity_id AS id, h.stage, h.changed_at,
+           LEAD(h.changed_at) OVER (PARTITION BY h.opportunity_id ORDER BY h.changed_at, h.id) AS next_at
+    FROM opportunity_history h
+    JOIN sel ON sel.id = h.opportunity_id
+), reach AS (
+    SELECT sel.id, sel.is_closed, sel.is_won, MAX(st.stage_order) AS max_open
+    FROM sel
+    LEFT JOIN (SELECT id, stage FROM steps UNION ALL SELECT id, stage FROM sel) s2 ON s2.id = sel.id
+    LEFT JOIN stages st ON st.name = s2.stage AND st.kind = 'open'
+    GROUP BY sel.id, sel.is_closed, sel.is_won
+), stays AS (
+    SELECT id, stage, SUM(EXTRACT(EPOCH FROM next_at) - EXTRACT(EPOCH FROM changed_at)) / 86400.0 AS days
+    FROM steps
+    WHERE next_at IS NOT NULL
+    GROUP BY id, stage
+)
+SELECT 0, CAST(NULL AS VARCHAR), max_open, is_closed, is_won, COUNT(*), CAST(NULL AS DOUBLE PRECISION)
+FROM reach
+GROUP BY max_open, is_closed, is_won
+UNION ALL
+SELECT 1, stage, CAST(NULL AS BIGINT), FALSE, FALSE, COUNT(*), CAST(AVG(days) AS DOUBLE PRECISION)
+FROM stays
+GROUP BY stage

@@ -1,0 +1,20 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+)
+
+// Query runs a query inside the bulk transaction (the importer reads back
+// what it staged: duplicates, unresolved references, ids).
+func (b *Bulk) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return b.conn.QueryContext(ctx, query, args...)
+}
+
+// QueryRow runs a query that returns at most one row inside the bulk transaction.
+func (b *Bulk) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return b.conn.QueryRowContext(ctx, query, args...)
+}
+
+// Engine names the database engine of the bulk session: "duckdb" or "postgres".
+func (b *Bulk) Engine() string { return b.s.dialect.name() }
