@@ -44,7 +44,7 @@ var (
 		akDemo:    {{"Product demo", "Product demo"}, {"Product demo", "Technical deep dive"}, {"Tailored demo", "Technical deep dive"}, {"Security review", "Final demo"}},
 		akTask:    {{"Research account", "Follow up"}, {"Send case study", "Update opportunity"}, {"Prepare proposal", "Follow up on proposal"}, {"Send contract", "Chase signature"}},
 	}
-	callOutcomes    = choice[any]{values: boxAll([]string{"connected", "voicemail", "no answer", "wrong number"}), w: newWeights(38, 40, 17, 5)}
+	callOutcomes    = choice[any]{values: boxAll([]string{"connected", "voicemail", "no answer", "wrong number"}), w: newWeights(38, 40, 20, 2)}
 	meetingOutcomes = choice[any]{values: boxAll([]string{"held", "no-show", "rescheduled"}), w: newWeights(86, 8, 6)}
 	demoOutcomes    = choice[any]{values: boxAll([]string{"completed", "no-show"}), w: newWeights(90, 10)}
 	boxConnected    = any("connected")

@@ -298,8 +298,10 @@ func (g *gen) planOpp(r *rng, i int, p *oppPlan) {
 		switch u := r.Float64(); {
 		case u < 0.4:
 			next = monthEnd(monthEnd(est) + day)
-		case u < 0.75:
-			next = g.quarterEnd(g.quarterEnd(est) + day)
+		case u < 0.75: // to the end of the quarter, or of the next one if that is where it was
+			if next = g.quarterEnd(est); next < est+14*day {
+				next = g.quarterEnd(next + day)
+			}
 		default:
 			next = dayStart(est + int64(r.between(14, 45)*float64(day)))
 		}

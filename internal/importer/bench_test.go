@@ -307,6 +307,7 @@ func pgCopyRaw(ctx context.Context, s *store.Store, file string) (int64, error) 
 // into one database (QUARTERDECK_BENCH_DSN) in a process of its own, so that
 // scripts/bench-import.sh can measure the peak RSS of a single import with
 // /usr/bin/time -v. It prints the summary and the Go heap's peak.
+// QUARTERDECK_BENCH_MEMORY sets Options.MemoryLimit.
 func TestBenchImportStep(t *testing.T) {
 	dir, dsn := os.Getenv("QUARTERDECK_BENCH_IMPORT"), os.Getenv("QUARTERDECK_BENCH_DSN")
 	if dir == "" || dsn == "" {
@@ -331,7 +332,7 @@ func TestBenchImportStep(t *testing.T) {
 			}
 		}
 	}()
-	res, err := ImportSalesforce(context.Background(), s, dir, Options{})
+	res, err := ImportSalesforce(context.Background(), s, dir, Options{MemoryLimit: os.Getenv("QUARTERDECK_BENCH_MEMORY")})
 	close(done)
 	if err != nil {
 		t.Fatal(err)

@@ -32,6 +32,10 @@ type Options struct {
 	DryRun bool
 	// ActorID is the user running the import, recorded in the audit log (0: none).
 	ActorID int64
+	// MemoryLimit caps the embedded DuckDB engine's memory during the import
+	// ("1.5GB", "800MB"); the previous limit is restored afterwards. Empty
+	// leaves DuckDB's own (80% of RAM). PostgreSQL ignores it.
+	MemoryLimit string
 }
 
 // Problem is one thing wrong with the input.

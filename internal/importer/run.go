@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -86,6 +87,13 @@ func run(ctx context.Context, s *store.Store, src *source, opt Options) (Result,
 		now = time.Now()
 	}
 	now = now.UTC().Truncate(time.Microsecond)
+	if opt.MemoryLimit != "" && s.Engine() == "duckdb" {
+		restore, err := limitMemory(ctx, s, opt.MemoryLimit)
+		if err != nil {
+			return Result{Source: src.name}, err
+		}
+		defer restore()
+	}
 	for attempt := 0; ; attempt++ {
 		res := Result{Source: src.name, PerEntity: map[string]int64{}, Created: map[string]int64{}, Problems: []Problem{}}
 		rn := &runner{ctx: ctx, s: s, src: src, opt: opt, now: now, res: &res, rejects: map[lineKey][]Problem{}, forceStaging: attempt > 0}
@@ -115,6 +123,28 @@ func run(ctx context.Context, s *store.Store, src *source, opt Options) (Result,
 		}
 		return res, nil
 	}
+}
+
+var memorySize = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?\s*([KMGT]i?B|B)$`)
+
+// limitMemory sets DuckDB's memory limit and returns how to put the old one back.
+func limitMemory(ctx context.Context, s *store.Store, limit string) (func(), error) {
+	limit = strings.TrimSpace(limit)
+	if !memorySize.MatchString(limit) {
+		return nil, fmt.Errorf("import: memory limit %q: want a size such as 800MB or 1.5GB: %w", limit, crm.ErrInvalid)
+	}
+	var old string
+	if err := s.DB().QueryRowContext(ctx, `SELECT current_setting('memory_limit')`).Scan(&old); err != nil {
+		return nil, fmt.Errorf("import: read the memory limit: %w", err)
+	}
+	if _, err := s.DB().ExecContext(ctx, `SET memory_limit = '`+limit+`'`); err != nil {
+		return nil, fmt.Errorf("import: set the memory limit: %w", err)
+	}
+	return func() {
+		if memorySize.MatchString(old) {
+			s.DB().ExecContext(context.WithoutCancel(ctx), `SET memory_limit = '`+old+`'`)
+		}
+	}, nil
 }
 
 func sortProblems(ps []Problem) {

@@ -563,7 +563,7 @@ func TestOverviewBreakdown(t *testing.T) {
 	}
 	if base > 0 {
 		t.Logf("sum of queries: product %v, baseline %v: %.2f×", product.Round(time.Millisecond), base.Round(time.Millisecond), float64(product)/float64(base))
-		t.Logf("whole overview (ComputeOverview, concurrent): %v, baseline: %v: %.2f×", mins["overview"].Round(time.Millisecond),
+		t.Logf("whole overview (ComputeOverview): %v, baseline: %v: %.2f×", mins["overview"].Round(time.Millisecond),
 			mins["baseline"].Round(time.Millisecond), float64(mins["overview"])/float64(mins["baseline"]))
 	} else {
 		t.Logf("sum of queries: %v; whole overview: %v", product.Round(time.Millisecond), mins["overview"].Round(time.Millisecond))
