@@ -388,7 +388,7 @@ func (c *rowCtx) stage(fStage, fClosed, fWon, fProb, fCat int) *crm.Stage {
 			kind = crm.StageLost
 		}
 	}
-	st := c.rn.refs.stages[strings.ToLower(name)]
+	st := c.rn.refs.stage(name)
 	if st != nil {
 		if kind != "" && st.Kind != kind {
 			c.fail(fStage, name, fmt.Sprintf("the stage is %s in Quarterdeck but the row says %s", st.Kind, kind))
@@ -489,6 +489,26 @@ func spaced(s, chars string) string {
 		}
 		return r
 	}, s)
+}
+
+// wordCache remembers the reading of the few spellings a column uses.
+type wordCache[T any] struct {
+	m  map[string]T
+	fn func(string) T
+}
+
+func (w *wordCache[T]) get(s string) T {
+	if v, ok := w.m[s]; ok {
+		return v
+	}
+	v := w.fn(s)
+	if len(w.m) < 1000 {
+		if w.m == nil {
+			w.m = map[string]T{}
+		}
+		w.m[s] = v
+	}
+	return v
 }
 
 // dealType reads common wordings of new business, expansion and renewal;

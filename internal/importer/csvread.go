@@ -31,6 +31,7 @@ type csvReader struct {
 	f      io.Closer
 	r      *csv.Reader
 	header []string
+	slab   []string // field slices of records are cut from it
 }
 
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
@@ -120,7 +121,12 @@ func (c *csvReader) next() (record, error) {
 		case !validUTF8(fields):
 			rec.err = "not valid UTF-8 (save the file as UTF-8)"
 		default:
-			rec.fields = append(make([]string, 0, len(fields)), fields...)
+			if len(c.slab) < len(fields) {
+				c.slab = make([]string, len(fields)*256)
+			}
+			rec.fields = c.slab[:len(fields):len(fields)]
+			c.slab = c.slab[len(fields):]
+			copy(rec.fields, fields)
 		}
 		return rec, nil
 	}

@@ -66,6 +66,7 @@ type refs struct {
 	productPrice            map[int64]decimal.Decimal
 
 	stages      map[string]*crm.Stage // by lower-case name
+	stageExact  map[string]*crm.Stage // by name as written in files (a cache)
 	maxStagePos int64
 
 	currencies map[string]bool
@@ -192,6 +193,21 @@ func loadRefs(ctx context.Context, b *store.Bulk, source string) (*refs, error) 
 		r.corporate = "USD"
 	}
 	return r, nil
+}
+
+// stage finds a stage by name, ignoring case.
+func (r *refs) stage(name string) *crm.Stage {
+	if st, ok := r.stageExact[name]; ok {
+		return st
+	}
+	st := r.stages[strings.ToLower(name)]
+	if st != nil && len(r.stageExact) < 1000 {
+		if r.stageExact == nil {
+			r.stageExact = map[string]*crm.Stage{}
+		}
+		r.stageExact[name] = st
+	}
+	return st
 }
 
 func (r *refs) addUser(u *userRec) {

@@ -59,6 +59,8 @@ type runner struct {
 	newOpps      int64      // opportunities inserted
 	historyFiles bool       // a stage-history file was loaded
 
+	dealTypes wordCache[crm.DealType]
+
 	pendingStages []crm.Stage
 	stubAccounts  [][]any
 	stubProducts  [][]any
@@ -96,7 +98,8 @@ func run(ctx context.Context, s *store.Store, src *source, opt Options) (Result,
 	}
 	for attempt := 0; ; attempt++ {
 		res := Result{Source: src.name, PerEntity: map[string]int64{}, Created: map[string]int64{}, Problems: []Problem{}}
-		rn := &runner{ctx: ctx, s: s, src: src, opt: opt, now: now, res: &res, rejects: map[lineKey][]Problem{}, forceStaging: attempt > 0}
+		rn := &runner{ctx: ctx, s: s, src: src, opt: opt, now: now, res: &res, rejects: map[lineKey][]Problem{}, forceStaging: attempt > 0,
+			dealTypes: wordCache[crm.DealType]{fn: dealType}}
 		err := s.WithBulk(ctx, rn.load)
 		res.Elapsed = time.Since(start)
 		if errors.Is(err, errRetryStaged) && attempt == 0 {

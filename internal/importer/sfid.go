@@ -21,12 +21,15 @@ func sfID18(s string) (string, bool) {
 		if !sfAlnum(s15) {
 			return "", false
 		}
-		want := s15 + sfSuffix(s15)
+		suffix := sfSuffixBytes(s15)
+		if string(suffix[:]) == s[15:] {
+			return s, true // the common case: already canonical, no copy
+		}
 		// The suffix is case-insensitive by design; trust the first 15.
-		if !strings.EqualFold(want[15:], s[15:]) {
+		if !strings.EqualFold(string(suffix[:]), s[15:]) {
 			return "", false
 		}
-		return want, true
+		return s15 + string(suffix[:]), true
 	default:
 		return "", false
 	}
@@ -37,6 +40,11 @@ func sfID18(s string) (string, bool) {
 }
 
 func sfSuffix(id15 string) string {
+	b := sfSuffixBytes(id15)
+	return string(b[:])
+}
+
+func sfSuffixBytes(id15 string) [3]byte {
 	var out [3]byte
 	for chunk := range 3 {
 		n := 0
@@ -48,7 +56,7 @@ func sfSuffix(id15 string) string {
 		}
 		out[chunk] = sfSuffixAlphabet[n]
 	}
-	return string(out[:])
+	return out
 }
 
 func sfAlnum(s string) bool {

@@ -213,7 +213,7 @@ func nilIfEmpty(s string) any {
 func convOpportunity(c *rowCtx, row []any) bool {
 	p := c.p
 	v := crm.Opportunity{ExternalID: c.ext(opExternalID), Name: c.str(opName), Currency: c.currency(opCurrency),
-		Type: dealType(c.str(opType)), Source: c.str(opSource), LossReason: c.str(opLossReason), UpdatedAt: c.rn.now}
+		Type: c.rn.dealTypes.get(c.str(opType)), Source: c.str(opSource), LossReason: c.str(opLossReason), UpdatedAt: c.rn.now}
 	if a := c.account(opAccount); a != nil {
 		v.AccountID = *a
 	} else if _, given := c.raw(opAccount); !given && c.rn.opt.CreateMissing && !c.bad {

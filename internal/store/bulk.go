@@ -37,6 +37,7 @@ func (s *Store) WithBulk(ctx context.Context, fn func(b *Bulk) error) (err error
 	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
 		return fmt.Errorf("bulk load: commit: %w", err)
 	}
+	s.version.Add(1)
 	return nil
 }
 

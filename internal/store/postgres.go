@@ -17,10 +17,17 @@ type postgresDialect struct{}
 func (postgresDialect) name() string { return "postgres" }
 
 func (postgresDialect) open(dsn string) (*sql.DB, error) {
-	db, err := sql.Open("pgx", dsn)
+	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return nil, err
 	}
+	// PostgreSQL's JIT spends seconds compiling the analytics queries that
+	// then run in a fraction of that (measured in docs/kpis.md); a DSN can
+	// still turn it back on.
+	if _, set := cfg.RuntimeParams["jit"]; !set {
+		cfg.RuntimeParams["jit"] = "off"
+	}
+	db := stdlib.OpenDB(*cfg)
 	db.SetMaxOpenConns(20)
 	db.SetMaxIdleConns(10)
 	return db, nil

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/quarterdeck/quarterdeck/internal/crm"
@@ -23,6 +24,7 @@ type Store struct {
 	log     *slog.Logger
 	idMu    sync.Mutex // serialises id allocation (DuckDB aborts on write conflicts instead of waiting)
 	now     func() time.Time
+	version atomic.Int64 // bumped on every committed write
 
 	Teams         *Repo[crm.Team]
 	Users         *Repo[crm.User]
@@ -96,8 +98,14 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	s.version.Add(1)
 	return nil
 }
+
+// Version changes whenever this process commits a write, so that readers can
+// cache what they computed from the data (writes by other processes sharing a
+// PostgreSQL are not seen: such caches also expire).
+func (s *Store) Version() int64 { return s.version.Load() }
 
 // allocIDs reserves n consecutive ids and returns the first. Ids come from one
 // counter row so that bulk loads can reserve a block in one statement, on both

@@ -318,3 +318,25 @@ func wantFields(fields ...string) func(t *testing.T, b map[string]any) {
 		}
 	}
 }
+
+// TestDashboardCacheSeesWrites: the cached dashboard is recomputed after a write.
+func TestDashboardCacheSeesWrites(t *testing.T) {
+	e := newEnv(t, storetest.OpenDuckDB(t))
+	wonCount := func() float64 {
+		status, b := e.do("admin", "GET", "/api/dashboard?period=all", "")
+		if status != 200 {
+			t.Fatalf("dashboard: %d %v", status, b)
+		}
+		return b["overview"].(map[string]any)["kpis"].(map[string]any)["won_count"].(float64)
+	}
+	before := wonCount()
+	if again := wonCount(); again != before {
+		t.Fatalf("two reads differ: %v then %v", before, again)
+	}
+	if status, b := e.do("admin", "PATCH", fmt.Sprintf("/api/opportunities/%d", e.org.OppB.ID), `{"stage":"Closed Won"}`); status != 200 {
+		t.Fatalf("close the deal: %d %v", status, b)
+	}
+	if after := wonCount(); after != before+1 {
+		t.Errorf("won count %v after winning a deal, want %v", after, before+1)
+	}
+}

@@ -22,7 +22,8 @@ import (
 // page (all tiles, charts and drill-down tables for the current quarter) as
 // the ops analyst sees it, over a demo organisation of
 // QUARTERDECK_BENCH_OPPS opportunities (default 5,000) with ten activities
-// each. It reports the median and p95 in milliseconds.
+// each. It reports the first (uncached) request, then the median and p95
+// of the following ones, served from the report cache, in milliseconds.
 //
 //	QUARTERDECK_BENCH_OPPS=50000 go test -run '^$' -bench OverviewPage -benchtime 30x ./internal/web/
 func BenchmarkOverviewPage(b *testing.B) {
@@ -75,7 +76,7 @@ func BenchmarkOverviewPage(b *testing.B) {
 		}
 		return time.Since(start)
 	}
-	get() // warm the caches once
+	cold := get() // computes the dashboard; the requests below hit the report cache
 	times := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
 	for range b.N {
@@ -84,6 +85,7 @@ func BenchmarkOverviewPage(b *testing.B) {
 	b.StopTimer()
 	slices.Sort(times)
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	b.ReportMetric(ms(cold), "uncached-ms")
 	b.ReportMetric(ms(times[len(times)/2]), "median-ms")
 	b.ReportMetric(ms(times[(len(times)*95)/100]), "p95-ms")
 }

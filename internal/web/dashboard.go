@@ -111,6 +111,11 @@ func (srv *Server) dashboardData(r *http.Request) (dashboardData, error) {
 		return dashboardData{}, err
 	}
 	p := authOf(r).principal()
+	version := srv.store.Version()
+	key := fmt.Sprintf("dashboard|%d|%s|%+v", p.UserID, p.Role, f)
+	if v, ok := srv.cache.get(key, version); ok {
+		return v.(dashboardData), nil
+	}
 	d := dashboardData{Filter: f}
 	if d.Overview, err = metrics.ComputeOverview(r.Context(), srv.store, p, f, metrics.OverviewOptions{}); err != nil {
 		return d, err
@@ -121,6 +126,7 @@ func (srv *Server) dashboardData(r *http.Request) (dashboardData, error) {
 	if d.ByRep, err = metrics.ComputeBy(r.Context(), srv.store, p, f, "rep"); err != nil {
 		return d, err
 	}
+	srv.cache.put(key, version, d)
 	return d, nil
 }
 
