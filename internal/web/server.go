@@ -29,7 +29,7 @@ type Server struct {
 	log   *slog.Logger
 	mux   *http.ServeMux
 	pages *pages
-	cache reportCache // computed dashboards, see cache.go
+	cache reportCache  // computed dashboards, see cache.go
 	root  http.Handler // mux wrapped in the middleware chain
 }
 
