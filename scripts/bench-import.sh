@@ -89,8 +89,20 @@ trap 'rm -f "$bin"; cleanup' EXIT
 	"$bin" -test.run '^$' -test.bench '^BenchmarkImportVsNative$' -test.benchtime 1x -test.timeout 6h)
 
 if [[ ${QUARTERDECK_BENCH_RSS:-} == 1 ]]; then
-	log "peak RSS of one DuckDB import of the file (/usr/bin/time -v):"
-	(cd internal/importer && QUARTERDECK_TEST_POSTGRES= QUARTERDECK_BENCH_ROWS=$rows /usr/bin/time -v \
-		"$bin" -test.run '^$' -test.bench '^BenchmarkImportOpportunities/duckdb$' -test.benchtime 1x -test.timeout 6h 2>&1 |
-		grep -E 'rows/s|Maximum resident|Elapsed \(wall')
+	# One import per process, measured from outside: the users and accounts
+	# are loaded by a first process, the opportunities by a second one.
+	files=$QUARTERDECK_BENCH_DIR/$rows
+	step() { (cd internal/importer && QUARTERDECK_BENCH_IMPORT=$1 QUARTERDECK_BENCH_DSN=$2 "${@:3}" "$bin" -test.run '^TestBenchImportStep$' -test.v -test.timeout 6h); }
+	db_dir=$(mktemp -d "${TMPDIR:-/tmp}/qd-rss.XXXXXX")
+	log "peak RSS of one import into DuckDB (/usr/bin/time -v):"
+	step "$files/setup" "$db_dir/rss.db" | grep -E '^duckdb:'
+	step "$files/opportunities" "$db_dir/rss.db" /usr/bin/time -v 2>&1 | grep -E '^duckdb:|Maximum resident|Elapsed \(wall'
+	rm -rf -- "$db_dir"
+	log "peak RSS of the importing process with PostgreSQL:"
+	pg_db="qd_bench_rss_$$"
+	psql -q "$QUARTERDECK_TEST_POSTGRES" -c "CREATE DATABASE $pg_db"
+	pg_dsn=$(printf '%s' "$QUARTERDECK_TEST_POSTGRES" | sed -E "s#/[^/?]*(\?|$)#/$pg_db\1#")
+	step "$files/setup" "$pg_dsn" | grep -E '^postgres:'
+	step "$files/opportunities" "$pg_dsn" /usr/bin/time -v 2>&1 | grep -E '^postgres:|Maximum resident|Elapsed \(wall'
+	psql -q "$QUARTERDECK_TEST_POSTGRES" -c "DROP DATABASE $pg_db WITH (FORCE)"
 fi

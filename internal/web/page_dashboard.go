@@ -34,7 +34,7 @@ func (srv *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ov := d.Overview
-	charts, err := overviewCharts(ov)
+	charts, err := srv.cachedCharts(r, d)
 	if err != nil {
 		srv.log.Error("dashboard charts", "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
@@ -64,6 +64,20 @@ func (srv *Server) handlePerformers(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	srv.render(w, r, http.StatusOK, "performers", map[string]any{"D": d, "F": d.Filter, "Choices": choices, "Query": filterQuery(d.Filter, "", "")})
+}
+
+// cachedCharts renders the overview's charts once per cached dashboard.
+func (srv *Server) cachedCharts(r *http.Request, d dashboardData) ([]chart, error) {
+	version := srv.store.Version()
+	key := fmt.Sprintf("charts|%d|%s|%+v", authOf(r).user.ID, authOf(r).user.Role, d.Filter)
+	if v, ok := srv.cache.get(key, version); ok {
+		return v.([]chart), nil
+	}
+	charts, err := overviewCharts(d.Overview)
+	if err == nil {
+		srv.cache.put(key, version, charts)
+	}
+	return charts, err
 }
 
 func kpiTiles(k metrics.KPIs) []tile {
