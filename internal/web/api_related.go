@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/quarterdeck/quarterdeck/internal/crm"
@@ -8,92 +9,58 @@ import (
 
 // Records that hang off a parent: an opportunity's history and line items, a lead's events.
 
-func (srv *Server) handleHistory(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
-		srv.writeError(w, r, err)
-		return
+// childList answers GET /api/{parents}/{id}/{children} with {"items": [...]}.
+func childList[T any](srv *Server, list func(ctx context.Context, p crm.Principal, parentID int64) ([]T, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, err := pathID(r)
+		if err != nil {
+			srv.writeError(w, r, err)
+			return
+		}
+		items, err := list(r.Context(), authOf(r).principal(), id)
+		if err != nil {
+			srv.writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"items": items})
 	}
-	h, err := srv.store.History(r.Context(), authOf(r).principal(), id)
-	if err != nil {
-		srv.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": h})
 }
 
-func (srv *Server) handleLineItems(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
-		srv.writeError(w, r, err)
-		return
+// childAdd answers POST /api/{parents}/{id}/{children}: setParent ties the
+// decoded child to the parent in the path, whatever the body said.
+func childAdd[T any](srv *Server, setParent func(v *T, parentID int64), add func(ctx context.Context, p crm.Principal, v *T) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, err := pathID(r)
+		if err != nil {
+			srv.writeError(w, r, err)
+			return
+		}
+		body, err := readBody(w, r)
+		if err != nil {
+			srv.writeError(w, r, err)
+			return
+		}
+		v := new(T)
+		if err := decodeInto(body, v); err != nil {
+			srv.writeError(w, r, err)
+			return
+		}
+		setParent(v, id)
+		if err := add(r.Context(), authOf(r).principal(), v); err != nil {
+			srv.writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusCreated, v)
 	}
-	items, err := srv.store.LineItems(r.Context(), authOf(r).principal(), id)
-	if err != nil {
-		srv.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": items})
 }
 
-func (srv *Server) handleAddLineItem(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
-		srv.writeError(w, r, err)
-		return
-	}
-	body, err := readBody(w, r)
-	if err != nil {
-		srv.writeError(w, r, err)
-		return
-	}
-	var li crm.LineItem
-	if err := decodeInto(body, &li); err != nil {
-		srv.writeError(w, r, err)
-		return
-	}
-	li.OpportunityID = id
-	if err := srv.store.AddLineItem(r.Context(), authOf(r).principal(), &li); err != nil {
-		srv.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, li)
-}
-
-func (srv *Server) handleLeadEvents(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
-		srv.writeError(w, r, err)
-		return
-	}
-	ev, err := srv.store.LeadEvents(r.Context(), authOf(r).principal(), id)
-	if err != nil {
-		srv.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": ev})
-}
-
-func (srv *Server) handleAddLeadEvent(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
-		srv.writeError(w, r, err)
-		return
-	}
-	body, err := readBody(w, r)
-	if err != nil {
-		srv.writeError(w, r, err)
-		return
-	}
-	var ev crm.LeadEvent
-	if err := decodeInto(body, &ev); err != nil {
-		srv.writeError(w, r, err)
-		return
-	}
-	ev.LeadID = id
-	if err := srv.store.AddLeadEvent(r.Context(), authOf(r).principal(), &ev); err != nil {
-		srv.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, ev)
+func (srv *Server) childRoutes() {
+	m := srv.mux
+	m.HandleFunc("GET /api/opportunities/{id}/history", srv.requireAPI(childList(srv, srv.store.History)))
+	m.HandleFunc("GET /api/opportunities/{id}/line-items", srv.requireAPI(childList(srv, srv.store.LineItems)))
+	m.HandleFunc("POST /api/opportunities/{id}/line-items", srv.requireAPI(childAdd(srv,
+		func(li *crm.LineItem, id int64) { li.OpportunityID = id }, srv.store.AddLineItem)))
+	m.HandleFunc("GET /api/leads/{id}/events", srv.requireAPI(childList(srv, srv.store.LeadEvents)))
+	m.HandleFunc("POST /api/leads/{id}/events", srv.requireAPI(childAdd(srv,
+		func(e *crm.LeadEvent, id int64) { e.LeadID = id }, srv.store.AddLeadEvent)))
 }
