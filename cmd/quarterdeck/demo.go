@@ -53,8 +53,7 @@ A database given with --database must have no users yet.`,
 			if acts > 0 {
 				dc.Activities = acts
 			}
-			dc.Seed = seed
-			dc.Now = time.Now()
+			dc.Seed = seed // Now stays zero: today at midnight, so a seed gives the same data all day
 			sum, err := c.generateDemo(cmd, cfg, dc)
 			if err != nil {
 				return err
@@ -88,13 +87,22 @@ func (c cli) generateDemo(cmd *cobra.Command, cfg Config, dc demo.Config) (demo.
 	} else if n > 0 {
 		return demo.Summary{}, fmt.Errorf("%s already has users: the demo needs a fresh database", cfg.Database)
 	}
-	bar := c.newProgress(cfg.Quiet, "generating", "rows", int64(dc.Opportunities))
+	// One bar per stage: each stage has its own total.
+	var bar *progress
+	var current string
 	dc.Progress = func(stage string, done, total int64) {
-		bar.describe(stage)
+		if stage != current {
+			if bar != nil {
+				bar.done()
+			}
+			current, bar = stage, c.newProgress(cfg.Quiet, stage, "rows", total)
+		}
 		bar.set(done)
 	}
 	sum, err := demo.Generate(cmd.Context(), s, dc)
-	bar.done()
+	if bar != nil {
+		bar.done()
+	}
 	return sum, err
 }
 

@@ -558,10 +558,16 @@ func TestGenerateCancelled(t *testing.T) {
 	}
 }
 
-// BenchmarkGenerate makes a demo into a fresh DuckDB file per iteration.
-// The size is QUARTERDECK_BENCH_OPPS opportunities (default 5,000) with ten
-// activities each; docs/demo.md has the measured figures.
+// BenchmarkGenerate makes a demo into a fresh database per iteration: a
+// DuckDB file, or a new PostgreSQL database on QUARTERDECK_TEST_POSTGRES's
+// server when QUARTERDECK_BENCH_ENGINE=postgres. The size is
+// QUARTERDECK_BENCH_OPPS opportunities (default 5,000) with ten activities
+// each; docs/demo.md has the measured figures.
 func BenchmarkGenerate(b *testing.B) {
+	open := storetest.OpenDuckDB
+	if os.Getenv("QUARTERDECK_BENCH_ENGINE") == "postgres" {
+		open = storetest.OpenPostgres
+	}
 	opps := 5_000
 	if v := os.Getenv("QUARTERDECK_BENCH_OPPS"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -574,7 +580,7 @@ func BenchmarkGenerate(b *testing.B) {
 	var rows int64
 	for b.Loop() {
 		b.StopTimer()
-		s := storetest.OpenDuckDB(b)
+		s := open(b)
 		b.StartTimer()
 		sum, err := Generate(context.Background(), s, cfg)
 		if err != nil {

@@ -21,7 +21,6 @@ const (
 	streamChunk
 	streamTopUp
 	streamRates
-	streamProducts
 )
 
 // splitmix64 scrambles x; it turns neighbouring indexes into unrelated seeds.

@@ -42,6 +42,9 @@ func (s *Store) WithBulk(ctx context.Context, fn func(b *Bulk) error) (err error
 }
 
 // Load appends rows (values in the order of columns) to table and returns how many.
+// A yielded row is used before the next is asked for and not kept, so the
+// caller may reuse its slice. Decimal values are written as money,
+// DECIMAL(18,2); load other decimal columns (exchange rates) with Exec.
 func (b *Bulk) Load(ctx context.Context, table string, columns []string, rows iter.Seq2[[]any, error]) (int64, error) {
 	var n int64
 	err := b.conn.Raw(func(raw any) error {
