@@ -42,12 +42,6 @@ func (p *progress) set(n int64) {
 	}
 }
 
-func (p *progress) describe(d string) {
-	if p.bar != nil {
-		p.bar.Describe(d)
-	}
-}
-
 func (p *progress) done() {
 	if p.bar != nil {
 		p.bar.Finish()
