@@ -16,8 +16,13 @@
 #   QUARTERDECK_BENCH_DIR      where the generated files go (kept for reuse;
 #                              default: a temporary folder, removed at the end).
 #   QUARTERDECK_BENCH_REPORT   also write the result table to this file.
-#   QUARTERDECK_BENCH_RSS=1    also measure the peak RSS of a DuckDB import of
-#                              the same file with /usr/bin/time -v.
+#   QUARTERDECK_BENCH_RSS=1    also measure, with /usr/bin/time -v, the peak RSS
+#                              of one import of the file into DuckDB and into
+#                              PostgreSQL, each in a process of its own (and of
+#                              DuckDB's own read_csv load, for comparison).
+#   QUARTERDECK_BENCH_COMPARE=0  skip the timed comparison (e.g. RSS at 10M rows:
+#                              QUARTERDECK_BENCH_COMPARE=0 QUARTERDECK_BENCH_RSS=1
+#                              scripts/bench-import.sh 10000000).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -85,8 +90,13 @@ bin=$(mktemp "${TMPDIR:-/tmp}/importer.test.XXXXXX")
 go test -c -o "$bin" ./internal/importer
 trap 'rm -f "$bin"; cleanup' EXIT
 
-(cd internal/importer && QUARTERDECK_BENCH_ROWS=$rows QUARTERDECK_BENCH_ROUNDS=$rounds \
-	"$bin" -test.run '^$' -test.bench '^BenchmarkImportVsNative$' -test.benchtime 1x -test.timeout 6h)
+(cd internal/importer && QUARTERDECK_BENCH_ROWS=$rows QUARTERDECK_BENCH_GENERATE=1 \
+	"$bin" -test.run '^TestBenchGenerate$' -test.timeout 6h >/dev/null)
+
+if [[ ${QUARTERDECK_BENCH_COMPARE:-1} != 0 ]]; then
+	(cd internal/importer && QUARTERDECK_BENCH_ROWS=$rows QUARTERDECK_BENCH_ROUNDS=$rounds \
+		"$bin" -test.run '^$' -test.bench '^BenchmarkImportVsNative$' -test.benchtime 1x -test.timeout 6h)
+fi
 
 if [[ ${QUARTERDECK_BENCH_RSS:-} == 1 ]]; then
 	# One import per process, measured from outside: the users and accounts
@@ -96,7 +106,10 @@ if [[ ${QUARTERDECK_BENCH_RSS:-} == 1 ]]; then
 	db_dir=$(mktemp -d "${TMPDIR:-/tmp}/qd-rss.XXXXXX")
 	log "peak RSS of one import into DuckDB (/usr/bin/time -v):"
 	step "$files/setup" "$db_dir/rss.db" | grep -E '^duckdb:'
+	cp "$db_dir/rss.db" "$db_dir/native.db"
 	step "$files/opportunities" "$db_dir/rss.db" /usr/bin/time -v 2>&1 | grep -E '^duckdb:|Maximum resident|Elapsed \(wall'
+	log "peak RSS of DuckDB's own read_csv load of the same file into the same table:"
+	step "$files/opportunities" "$db_dir/native.db" env QUARTERDECK_BENCH_NATIVE=1 /usr/bin/time -v 2>&1 | grep -E '^duckdb native:|Maximum resident|Elapsed \(wall'
 	rm -rf -- "$db_dir"
 	log "peak RSS of the importing process with PostgreSQL:"
 	pg_db="qd_bench_rss_$$"

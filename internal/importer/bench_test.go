@@ -307,7 +307,8 @@ func pgCopyRaw(ctx context.Context, s *store.Store, file string) (int64, error) 
 // into one database (QUARTERDECK_BENCH_DSN) in a process of its own, so that
 // scripts/bench-import.sh can measure the peak RSS of a single import with
 // /usr/bin/time -v. It prints the summary and the Go heap's peak.
-// QUARTERDECK_BENCH_MEMORY sets Options.MemoryLimit.
+// QUARTERDECK_BENCH_MEMORY sets Options.MemoryLimit; QUARTERDECK_BENCH_NATIVE
+// loads the folder's Opportunity.csv with the engine's own loader instead.
 func TestBenchImportStep(t *testing.T) {
 	dir, dsn := os.Getenv("QUARTERDECK_BENCH_IMPORT"), os.Getenv("QUARTERDECK_BENCH_DSN")
 	if dir == "" || dsn == "" {
@@ -332,10 +333,30 @@ func TestBenchImportStep(t *testing.T) {
 			}
 		}
 	}()
+	if os.Getenv("QUARTERDECK_BENCH_NATIVE") != "" {
+		start := time.Now()
+		n, err := nativeLoads(s.Engine())[1].load(context.Background(), s, filepath.Join(dir, "Opportunity.csv"))
+		close(done)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Printf("%s native: %d rows in %s\n", s.Engine(), n, time.Since(start).Round(time.Millisecond))
+		return
+	}
 	res, err := ImportSalesforce(context.Background(), s, dir, Options{MemoryLimit: os.Getenv("QUARTERDECK_BENCH_MEMORY")})
 	close(done)
 	if err != nil {
 		t.Fatal(err)
 	}
 	fmt.Printf("%s: %s; Go heap peak %d MB\n", s.Engine(), res.Summary(), peak>>20)
+}
+
+// TestBenchGenerate writes the benchmark's files (QUARTERDECK_BENCH_ROWS rows
+// into QUARTERDECK_BENCH_DIR) when QUARTERDECK_BENCH_GENERATE is set.
+func TestBenchGenerate(t *testing.T) {
+	if os.Getenv("QUARTERDECK_BENCH_GENERATE") == "" || os.Getenv("QUARTERDECK_BENCH_DIR") == "" {
+		t.Skip("QUARTERDECK_BENCH_GENERATE and QUARTERDECK_BENCH_DIR not set")
+	}
+	setup, opps := benchExport(t, benchRows())
+	fmt.Println(setup, opps)
 }
