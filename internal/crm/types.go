@@ -223,3 +223,36 @@ type AuditEntry struct {
 	Before   string    `json:"before" db:"before_json"`
 	After    string    `json:"after" db:"after_json"`
 }
+
+// ForecastSubmission is one version of a seller's or manager's forecast call
+// for a fiscal period, in the corporate currency. For a manager RollupCommit
+// is the sum of their direct reports' latest commits when they submitted; a
+// commit that differs from it is an override and carries a reason.
+type ForecastSubmission struct {
+	ID           int64            `json:"id" db:"id"`
+	UserID       int64            `json:"user_id" db:"user_id"`
+	Period       string           `json:"period" db:"period"`
+	Version      int64            `json:"version" db:"version"`
+	Commit       decimal.Decimal  `json:"commit" db:"commit_amount"`
+	BestCase     decimal.Decimal  `json:"best_case" db:"best_case"`
+	Pipeline     decimal.Decimal  `json:"pipeline" db:"pipeline"`
+	RollupCommit *decimal.Decimal `json:"rollup_commit" db:"rollup_commit"`
+	Reason       string           `json:"reason" db:"reason"`
+	SubmittedBy  int64            `json:"submitted_by" db:"submitted_by"`
+	SubmittedAt  time.Time        `json:"submitted_at" db:"submitted_at"`
+}
+
+// ForecastSnapshot is one method's forecast of one period as it stood on one
+// day, for one owner's deals (OwnerID nil: the organisation as a whole).
+type ForecastSnapshot struct {
+	TakenOn    Date     `json:"taken_on" db:"taken_on"`
+	Period     string   `json:"period" db:"period"`
+	Method     string   `json:"method" db:"method"`
+	OwnerID    *int64   `json:"owner_id" db:"owner_id"`
+	Forecast   float64  `json:"forecast" db:"forecast"`
+	Lo80       *float64 `json:"lo80" db:"lo80"`
+	Hi80       *float64 `json:"hi80" db:"hi80"`
+	OpenCount  int64    `json:"open_count" db:"open_count"`
+	OpenAmount float64  `json:"open_amount" db:"open_amount"`
+	WonAmount  float64  `json:"won_amount" db:"won_amount"`
+}

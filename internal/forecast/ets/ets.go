@@ -1,0 +1,300 @@
+// Package ets fits exponential smoothing state-space models, ETS(E,T,S) in
+// the taxonomy of Hyndman, Koehler, Ord and Snyder ("Forecasting with
+// Exponential Smoothing: The State Space Approach", 2008), by maximum
+// likelihood, selects among them by AICc and forecasts with prediction
+// intervals. Its defaults follow R's forecast::ets(y, model = "ZZZ"), so
+// that results can be compared with that reference implementation.
+package ets
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+)
+
+// Parameter bounds, R's defaults: every smoothing weight in
+// [1e-4, 0.9999], beta below alpha, gamma below 1-alpha, phi in [0.8, 0.98].
+const (
+	lowerSmooth = 1e-4
+	upperSmooth = 0.9999
+	lowerPhi    = 0.8
+	upperPhi    = 0.98
+	// maxSeasonal is the longest season R's ets will model.
+	maxSeasonal = 24
+)
+
+// Options tunes Fit. The zero value selects automatically, as R's
+// ets(y, model = "ZZZ") does.
+type Options struct {
+	// Spec restricts the model: three letters for error, trend and season,
+	// each one of A, M, N or Z (automatic), the trend optionally "Ad" for a
+	// damped trend; e.g. "ZZZ" (default), "AAdN", "MZM".
+	Spec string
+	// AdditiveOnly excludes every multiplicative component.
+	AdditiveOnly bool
+	// NSim is the number of simulated sample paths used for the prediction
+	// intervals of models without an analytic variance; default 5000.
+	NSim int
+	// Seed seeds the simulation so that intervals are reproducible.
+	Seed uint64
+}
+
+// Model is a fitted ETS model.
+type Model struct {
+	Error  string // "A" or "M"
+	Trend  string // "N" or "A"
+	Season string // "N", "A" or "M"
+	Damped bool
+
+	Alpha, Beta, Gamma, Phi float64
+	// M is the seasonal period the model uses: 1 for a non-seasonal model.
+	M int
+
+	// Init is the estimated initial state x0: level, then the trend if
+	// any, then the seasonal states s0, s-1, ..., s-(m-1).
+	Init []float64
+	// State is the state after the last observation, same layout.
+	State []float64
+
+	N                      int // observations
+	NParams                int // estimated parameters, sigma included
+	LogLik, AIC, AICc, BIC float64
+	// Sigma2 is the residual variance (relative for multiplicative errors).
+	Sigma2    float64
+	Fitted    []float64
+	Residuals []float64
+
+	nsim int
+	seed uint64
+}
+
+// String names the model as R does, e.g. "ETS(M,Ad,M)".
+func (m *Model) String() string {
+	t := m.Trend
+	if m.Damped {
+		t += "d"
+	}
+	return fmt.Sprintf("ETS(%s,%s,%s)", m.Error, t, m.Season)
+}
+
+// spec is one candidate model form.
+type spec struct {
+	err, trend, season byte // 'A', 'M', 'N'
+	damped             bool
+	m                  int
+}
+
+func (s spec) String() string {
+	d := ""
+	if s.damped {
+		d = "d"
+	}
+	return fmt.Sprintf("ETS(%c,%c%s,%c)", s.err, s.trend, d, s.season)
+}
+
+// Errors returned for unusable input.
+var (
+	ErrEmpty   = errors.New("ets: empty series")
+	ErrNaN     = errors.New("ets: series contains NaN or infinite values")
+	ErrPeriod  = errors.New("ets: seasonal period must be at least 1")
+	ErrHorizon = errors.New("ets: forecast horizon must be at least 1")
+)
+
+func checkSeries(y []float64, m int) error {
+	if len(y) == 0 {
+		return ErrEmpty
+	}
+	if m < 1 {
+		return fmt.Errorf("%w (got %d)", ErrPeriod, m)
+	}
+	for i, v := range y {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("%w (index %d)", ErrNaN, i)
+		}
+	}
+	return nil
+}
+
+// parseSpec expands opt.Spec into the letters allowed for each component
+// and the damping choices.
+func parseSpec(s string) (errs, trends, seasons string, damped []bool, err error) {
+	if s == "" {
+		s = "ZZZ"
+	}
+	s = strings.ToUpper(s)
+	dampedOnly := false
+	if len(s) == 4 && s[2] == 'D' {
+		dampedOnly = true
+		s = s[:2] + s[3:]
+	}
+	if len(s) != 3 {
+		return "", "", "", nil, fmt.Errorf("ets: model spec %q: want three letters like ZZZ, AAN or AAdN", s)
+	}
+	expand := func(c byte, all, what string) (string, error) {
+		if c == 'Z' {
+			return all, nil
+		}
+		if !strings.ContainsRune(all, rune(c)) {
+			return "", fmt.Errorf("ets: model spec %q: %s %q must be one of %s or Z", s, what, c, strings.Join(strings.Split(all, ""), ", "))
+		}
+		return string(c), nil
+	}
+	if errs, err = expand(s[0], "AM", "error"); err != nil {
+		return
+	}
+	// Multiplicative trends are not offered: R excludes them by default
+	// because they forecast explosively.
+	if trends, err = expand(s[1], "NA", "trend"); err != nil {
+		return
+	}
+	if seasons, err = expand(s[2], "NAM", "season"); err != nil {
+		return
+	}
+	switch {
+	case dampedOnly:
+		if trends == "N" {
+			return "", "", "", nil, fmt.Errorf("ets: model spec %q: a damped model needs a trend", s)
+		}
+		trends = "A"
+		damped = []bool{true}
+	case s[1] == 'Z':
+		damped = []bool{false, true}
+	default:
+		// An explicit trend letter means undamped; "Ad" asks for damping.
+		damped = []bool{false}
+	}
+	return errs, trends, seasons, damped, nil
+}
+
+// Fit selects by AICc among the ETS models allowed by opt and the data and
+// returns the best one fitted by maximum likelihood. m is the seasonal
+// period (1 for none).
+func Fit(y []float64, m int, opt Options) (*Model, error) {
+	if err := checkSeries(y, m); err != nil {
+		return nil, err
+	}
+	errs, trends, seasons, dampings, err := parseSpec(opt.Spec)
+	if err != nil {
+		return nil, err
+	}
+	nsim := opt.NSim
+	if nsim <= 0 {
+		nsim = 5000
+	}
+	seed := opt.Seed
+	n := len(y)
+	positive := true
+	constant := true
+	for _, v := range y {
+		if v <= 0 {
+			positive = false
+		}
+		if v != y[0] {
+			constant = false
+		}
+	}
+	if constant {
+		// As R does: nothing to estimate, so simple exponential smoothing
+		// with alpha at its upper bound reproduces the series exactly.
+		return constantModel(y, nsim, seed), nil
+	}
+
+	// Seasonal models need a usable period and at least one full season
+	// beyond what the initial states take; otherwise fall back to
+	// non-seasonal ones, like R.
+	seasonalOK := m > 1 && m <= maxSeasonal && n > m && n >= 4
+	if !seasonalOK {
+		seasons = strings.ReplaceAll(strings.ReplaceAll(seasons, "A", ""), "M", "")
+		if seasons == "" {
+			seasons = "N"
+		}
+	}
+	if !positive {
+		errs = strings.ReplaceAll(errs, "M", "")
+		seasons = strings.ReplaceAll(seasons, "M", "")
+		if errs == "" {
+			return nil, errors.New("ets: multiplicative error needs strictly positive data")
+		}
+		if seasons == "" {
+			return nil, errors.New("ets: multiplicative season needs strictly positive data")
+		}
+	}
+	if opt.AdditiveOnly {
+		errs = strings.ReplaceAll(errs, "M", "")
+		seasons = strings.ReplaceAll(seasons, "M", "")
+		if errs == "" || seasons == "" {
+			return nil, errors.New("ets: additive-only excludes the requested model")
+		}
+	}
+
+	var cands []spec
+	for _, e := range []byte(errs) {
+		for _, t := range []byte(trends) {
+			for _, s := range []byte(seasons) {
+				for _, d := range dampings {
+					if t == 'N' && d {
+						continue
+					}
+					// R's restrict=TRUE: additive errors with a
+					// multiplicative season are numerically unstable.
+					if e == 'A' && s == 'M' {
+						continue
+					}
+					sm := 1
+					if s != 'N' {
+						sm = m
+					}
+					cands = append(cands, spec{err: e, trend: t, season: s, damped: d, m: sm})
+				}
+			}
+		}
+	}
+
+	// Too little data to estimate anything sensible: R falls back to an
+	// unoptimised Holt-Winters; a level-only model is the closest honest
+	// equivalent and still has a likelihood.
+	if n <= 2+4 {
+		cands = []spec{{err: 'A', trend: 'N', season: 'N', m: 1}}
+	}
+
+	var best *Model
+	for _, sp := range cands {
+		fit := fitSpec(y, sp)
+		if fit == nil {
+			continue
+		}
+		if best == nil || fit.AICc < best.AICc {
+			best = fit
+		}
+	}
+	if best == nil {
+		if n < 3 {
+			// Not even a level model can be estimated: carry the last value.
+			mod := constantModel(y, nsim, seed)
+			return mod, nil
+		}
+		return nil, fmt.Errorf("ets: no model could be fitted to %d observations", n)
+	}
+	best.nsim, best.seed = nsim, seed
+	return best, nil
+}
+
+// constantModel is ETS(A,N,N) with alpha ~ 1 and initial level y[0].
+func constantModel(y []float64, nsim int, seed uint64) *Model {
+	mod := &Model{Error: "A", Trend: "N", Season: "N", Alpha: upperSmooth, M: 1, N: len(y), nsim: nsim, seed: seed}
+	mod.Init = []float64{y[0]}
+	st := spec{err: 'A', trend: 'N', season: 'N', m: 1}
+	p := params{alpha: upperSmooth, phi: 1}
+	res := st.filter(y, p, []float64{y[0]}, true)
+	mod.State = res.state
+	mod.Fitted, mod.Residuals = res.fitted, res.resid
+	var sse float64
+	for _, e := range res.resid {
+		sse += e * e
+	}
+	mod.NParams = 2
+	mod.Sigma2 = sse / float64(max(len(y)-1, 1))
+	mod.LogLik, mod.AIC, mod.AICc, mod.BIC = math.NaN(), math.NaN(), math.NaN(), math.NaN()
+	return mod
+}

@@ -1,0 +1,499 @@
+package winprob
+
+import (
+	"cmp"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+)
+
+// GBTOptions tunes TrainGBT. The zero value selects the defaults.
+type GBTOptions struct {
+	Trees        int     // boosting rounds; default 100
+	Depth        int     // maximum tree depth; default 4
+	LearningRate float64 // shrinkage; default 0.1
+	L2           float64 // ridge on leaf values; default 1
+	MinLeaf      int     // minimum training rows per leaf; default 50
+	// Subsample is the fraction of rows used to grow each tree (stochastic
+	// boosting: faster, and less overfitting). Default 0.5; 1 uses all.
+	Subsample float64
+	// MaxBins bounds the histogram bins per numeric feature (≤ 254).
+	// Default 64.
+	MaxBins int
+	// MinCategoryCount pools rarer levels into "other"; default 20.
+	MinCategoryCount int
+	Seed             uint64 // for the row subsample; fixed seed = reproducible model
+}
+
+func (o GBTOptions) withDefaults() GBTOptions {
+	if o.Trees <= 0 {
+		o.Trees = 100
+	}
+	if o.Depth <= 0 {
+		o.Depth = 4
+	}
+	if o.LearningRate <= 0 {
+		o.LearningRate = 0.1
+	}
+	if o.L2 <= 0 {
+		o.L2 = 1
+	}
+	if o.MinLeaf <= 0 {
+		o.MinLeaf = 50
+	}
+	if o.Subsample <= 0 || o.Subsample > 1 {
+		o.Subsample = 0.5
+	}
+	if o.MaxBins <= 1 || o.MaxBins > 254 {
+		o.MaxBins = 64
+	}
+	if o.MinCategoryCount <= 0 {
+		o.MinCategoryCount = 20
+	}
+	return o
+}
+
+// GBT is a gradient-boosted ensemble of depth-limited regression trees on
+// the log-odds, grown with Newton steps on histogram-binned features.
+//
+// Numeric features are binned at training quantiles. Categorical levels are
+// ordered by their smoothed training win rate and split as ordinals (the
+// usual cheap alternative to searching level subsets). Bin 0 holds missing
+// values (and, for categoricals, unseen levels when there was no rare
+// "other" pool); each split learns which side they go to.
+type GBT struct {
+	schema Schema
+	cuts   [][]float64      // per numeric feature
+	codes  []map[string]int // per categorical: level -> bin (1-based)
+	other  []int            // per categorical: bin of pooled rare/unseen levels, or 0
+	labels [][]string       // per categorical: bin -> level, for explanations
+	base   float64          // initial log-odds
+	trees  [][]gbtNode
+}
+
+type gbtNode struct {
+	feat        int32 // feature index: numerics first, then categoricals; -1 for a leaf
+	thr         uint8 // non-missing rows go left when bin <= thr
+	missLeft    bool
+	left, right int32
+	value       float64 // shrunken Newton value of this node (internal nodes too, for Explain)
+}
+
+// Name implements Model.
+func (m *GBT) Name() string { return "gbt" }
+
+// TrainGBT fits the ensemble. It returns a *TooFewDealsError (matching
+// ErrTooFewDeals) when either class has fewer than MinDealsPerClass rows.
+func TrainGBT(schema Schema, rows []Row, opts GBTOptions) (*GBT, error) {
+	if err := checkRows(schema, rows); err != nil {
+		return nil, err
+	}
+	o := opts.withDefaults()
+	n := len(rows)
+	nNum, nCat := len(schema.Numeric), len(schema.Categorical)
+	nf := nNum + nCat
+	m := &GBT{schema: schema, cuts: make([][]float64, nNum), codes: make([]map[string]int, nCat),
+		other: make([]int, nCat), labels: make([][]string, nCat)}
+
+	won := 0.0
+	y := make([]float64, n)
+	for i := range rows {
+		if rows[i].Won {
+			y[i] = 1
+			won++
+		}
+	}
+	m.base = math.Log(won / (float64(n) - won))
+
+	bins := make([][]uint8, nf)
+	forEachParallel(nf, func(f int) {
+		bins[f] = make([]uint8, n)
+		if f < nNum {
+			m.cuts[f] = quantileCuts(rows, f, o.MaxBins)
+			for i := range rows {
+				bins[f][i] = m.numBin(f, rows[i].Num[f])
+			}
+			return
+		}
+		k := f - nNum
+		m.buildCatCodes(rows, y, k, o.MinCategoryCount, won/float64(n))
+		for i := range rows {
+			bins[f][i] = m.catBin(k, rows[i].Cat[k])
+		}
+	})
+
+	pred := make([]float64, n)
+	for i := range pred {
+		pred[i] = m.base
+	}
+	g := make([]float64, n)
+	h := make([]float64, n)
+	node := make([]int32, n)
+	rng := rand.New(rand.NewPCG(o.Seed, 0x9b7))
+	m.trees = make([][]gbtNode, 0, o.Trees)
+	for range o.Trees {
+		parallelChunks(n, func(_, lo, hi int) {
+			for i := lo; i < hi; i++ {
+				p := sigmoid(pred[i])
+				g[i] = p - y[i]
+				h[i] = max(p*(1-p), 1e-12)
+			}
+		})
+		// Sampling stays sequential so the model depends only on Seed.
+		for i := range node {
+			node[i] = 0
+			if o.Subsample < 1 && rng.Float64() >= o.Subsample {
+				node[i] = -1
+			}
+		}
+		tree := growTree(bins, g, h, node, o)
+		m.trees = append(m.trees, tree)
+		parallelChunks(n, func(_, lo, hi int) {
+			for i := lo; i < hi; i++ {
+				pred[i] += leafValueAt(tree, bins, i)
+			}
+		})
+	}
+	return m, nil
+}
+
+// quantileCuts returns up to maxBins-1 distinct cut points from a
+// fixed-stride sample of feature f's non-missing values.
+func quantileCuts(rows []Row, f, maxBins int) []float64 {
+	stride := max(1, len(rows)/quantileSample)
+	vals := make([]float64, 0, len(rows)/stride+1)
+	for i := 0; i < len(rows); i += stride {
+		if x := rows[i].Num[f]; !isMissing(x) {
+			vals = append(vals, x)
+		}
+	}
+	slices.Sort(vals)
+	var cuts []float64
+	for b := 1; b < maxBins && len(vals) > 0; b++ {
+		q := vals[b*(len(vals)-1)/maxBins]
+		if len(cuts) == 0 || q > cuts[len(cuts)-1] {
+			cuts = append(cuts, q)
+		}
+	}
+	return cuts
+}
+
+func (m *GBT) numBin(f int, x float64) uint8 {
+	if isMissing(x) {
+		return 0
+	}
+	return uint8(1 + binOf(m.cuts[f], x))
+}
+
+// buildCatCodes orders levels by smoothed win rate so that ordinal splits
+// can separate good from bad levels.
+func (m *GBT) buildCatCodes(rows []Row, y []float64, k, minCount int, prior float64) {
+	type stat struct {
+		level     string
+		n, won    float64
+		rate      float64
+		pooled    bool
+		firstSeen int
+	}
+	idx := map[string]*stat{}
+	var order []*stat
+	for i := range rows {
+		v := rows[i].Cat[k]
+		if v == "" {
+			v = missingLevel
+		}
+		s := idx[v]
+		if s == nil {
+			s = &stat{level: v, firstSeen: i}
+			idx[v] = s
+			order = append(order, s)
+		}
+		s.n++
+		s.won += y[i]
+	}
+	// Keep at most 253 levels (bins 1..254, leaving one for "other"),
+	// most frequent first; the rest are pooled.
+	slices.SortStableFunc(order, func(a, b *stat) int {
+		if c := cmp.Compare(b.n, a.n); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.level, b.level)
+	})
+	var kept []*stat
+	other := &stat{level: "other"}
+	for i, s := range order {
+		if s.n >= float64(minCount) && i < 253 {
+			kept = append(kept, s)
+		} else {
+			other.n += s.n
+			other.won += s.won
+			other.pooled = true
+		}
+	}
+	if other.pooled {
+		kept = append(kept, other)
+	}
+	const a = 10 // pseudo-count pulling small levels towards the prior
+	for _, s := range kept {
+		s.rate = (s.won + a*prior) / (s.n + a)
+	}
+	slices.SortStableFunc(kept, func(x, z *stat) int {
+		if c := cmp.Compare(x.rate, z.rate); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.level, z.level)
+	})
+	m.codes[k] = map[string]int{}
+	m.labels[k] = make([]string, len(kept)+1)
+	m.labels[k][0] = "unknown"
+	for i, s := range kept {
+		if s == other {
+			m.other[k] = i + 1
+		} else {
+			m.codes[k][s.level] = i + 1
+		}
+		m.labels[k][i+1] = s.level
+	}
+}
+
+func (m *GBT) catBin(k int, v string) uint8 {
+	if v == "" {
+		v = missingLevel
+	}
+	if c, ok := m.codes[k][v]; ok {
+		return uint8(c)
+	}
+	return uint8(m.other[k])
+}
+
+type histBin struct{ g, h, n float64 }
+
+// growTree grows one tree level by level. node[i] is the row's node index
+// within the current level (-1 = not in a splittable node).
+func growTree(bins [][]uint8, g, h []float64, node []int32, o GBTOptions) []gbtNode {
+	nf := len(bins)
+	// Level-0 totals.
+	var G, H, N float64
+	for i, nd := range node {
+		if nd >= 0 {
+			G += g[i]
+			H += h[i]
+			N++
+		}
+	}
+	tree := []gbtNode{{feat: -1, left: -1, right: -1, value: -o.LearningRate * G / (H + o.L2)}}
+	type open struct {
+		id      int32 // index in tree
+		G, H, N float64
+	}
+	level := []open{{0, G, H, N}}
+	for d := 0; d < o.Depth && len(level) > 0; d++ {
+		nl := len(level)
+		// hist[f][node*256+bin]; features in parallel, each scanning rows
+		// in order, so sums are deterministic.
+		hist := make([][]histBin, nf)
+		forEachParallel(nf, func(f int) {
+			hb := make([]histBin, nl*256)
+			bf := bins[f]
+			for i, nd := range node {
+				if nd < 0 {
+					continue
+				}
+				b := &hb[int(nd)*256+int(bf[i])]
+				b.g += g[i]
+				b.h += h[i]
+				b.n++
+			}
+			hist[f] = hb
+		})
+		type split struct {
+			gain        float64
+			feat        int
+			thr         int
+			missLeft    bool
+			gl, hl, nlf float64
+		}
+		best := make([]split, nl)
+		for j, op := range level {
+			bs := split{feat: -1}
+			parent := op.G * op.G / (op.H + o.L2)
+			for f := range nf {
+				hb := hist[f][j*256 : (j+1)*256]
+				miss := hb[0]
+				var gl, hl, cnt float64
+				for t := 1; t < 255; t++ {
+					gl += hb[t].g
+					hl += hb[t].h
+					cnt += hb[t].n
+					for _, ml := range [2]bool{false, true} {
+						lg, lh, ln := gl, hl, cnt
+						if ml {
+							lg, lh, ln = lg+miss.g, lh+miss.h, ln+miss.n
+						}
+						rn := op.N - ln
+						if ln < float64(o.MinLeaf) || rn < float64(o.MinLeaf) {
+							continue
+						}
+						rg, rh := op.G-lg, op.H-lh
+						gain := lg*lg/(lh+o.L2) + rg*rg/(rh+o.L2) - parent
+						if gain > bs.gain+1e-12 {
+							bs = split{gain, f, t, ml, lg, lh, ln}
+						}
+					}
+					if cnt+miss.n >= op.N {
+						break
+					}
+				}
+			}
+			best[j] = bs
+		}
+		// Apply splits, creating children.
+		childOf := make([][2]int32, nl) // next-level indices, -1 if leaf
+		var next []open
+		for j, op := range level {
+			bs := best[j]
+			childOf[j] = [2]int32{-1, -1}
+			if bs.feat < 0 {
+				continue
+			}
+			gr, hr, nr := op.G-bs.gl, op.H-bs.hl, op.N-bs.nlf
+			li, ri := int32(len(tree)), int32(len(tree)+1)
+			tree = append(tree,
+				gbtNode{feat: -1, left: -1, right: -1, value: -o.LearningRate * bs.gl / (bs.hl + o.L2)},
+				gbtNode{feat: -1, left: -1, right: -1, value: -o.LearningRate * gr / (hr + o.L2)})
+			t := &tree[op.id]
+			t.feat, t.thr, t.missLeft, t.left, t.right = int32(bs.feat), uint8(bs.thr), bs.missLeft, li, ri
+			childOf[j] = [2]int32{int32(len(next)), int32(len(next) + 1)}
+			next = append(next, open{li, bs.gl, bs.hl, bs.nlf}, open{ri, gr, hr, nr})
+		}
+		for i, nd := range node {
+			if nd < 0 {
+				continue
+			}
+			c := childOf[nd]
+			if c[0] < 0 {
+				node[i] = -1
+				continue
+			}
+			t := &tree[level[nd].id]
+			if goesLeft(t, bins[t.feat][i]) {
+				node[i] = c[0]
+			} else {
+				node[i] = c[1]
+			}
+		}
+		level = next
+	}
+	return tree
+}
+
+func goesLeft(t *gbtNode, b uint8) bool {
+	if b == 0 {
+		return t.missLeft
+	}
+	return b <= t.thr
+}
+
+// leafValueAt walks training row i of the column-major bins.
+func leafValueAt(tree []gbtNode, bins [][]uint8, i int) float64 {
+	j := int32(0)
+	for tree[j].feat >= 0 {
+		t := &tree[j]
+		if goesLeft(t, bins[t.feat][i]) {
+			j = t.left
+		} else {
+			j = t.right
+		}
+	}
+	return tree[j].value
+}
+
+func leafValue(tree []gbtNode, b []uint8) float64 {
+	j := int32(0)
+	for tree[j].feat >= 0 {
+		t := &tree[j]
+		if goesLeft(t, b[t.feat]) {
+			j = t.left
+		} else {
+			j = t.right
+		}
+	}
+	return tree[j].value
+}
+
+func (m *GBT) rowBins(r Row) []uint8 {
+	checkRowShape(m.schema, r)
+	nNum := len(m.schema.Numeric)
+	b := make([]uint8, nNum+len(m.schema.Categorical))
+	for f, x := range r.Num {
+		b[f] = m.numBin(f, x)
+	}
+	for k, v := range r.Cat {
+		b[nNum+k] = m.catBin(k, v)
+	}
+	return b
+}
+
+// LogOdds returns the ensemble's log-odds for the row.
+func (m *GBT) LogOdds(r Row) float64 {
+	b := m.rowBins(r)
+	z := m.base
+	for _, t := range m.trees {
+		z += leafValue(t, b)
+	}
+	return z
+}
+
+// Score implements Model.
+func (m *GBT) Score(r Row) float64 { return sigmoid(m.LogOdds(r)) }
+
+// BaseLogOdds is the part of every prediction not attributed to a feature
+// (initial log-odds plus each tree's root value); Explain's contributions
+// over all features sum to LogOdds(row) - BaseLogOdds().
+func (m *GBT) BaseLogOdds() float64 {
+	z := m.base
+	for _, t := range m.trees {
+		z += t[0].value
+	}
+	return z
+}
+
+// Explain implements Model using path attribution (Saabas): along the
+// row's path in each tree, the change in node value at a split is credited
+// to the split feature. Unlike SHAP it is not order-fair for interacting
+// features, but it is exact-additive and costs one tree walk.
+func (m *GBT) Explain(r Row, k int) []Factor {
+	b := m.rowBins(r)
+	nNum := len(m.schema.Numeric)
+	contrib := make([]float64, len(b))
+	for _, t := range m.trees {
+		j := int32(0)
+		for t[j].feat >= 0 {
+			nd := &t[j]
+			next := nd.right
+			if goesLeft(nd, b[nd.feat]) {
+				next = nd.left
+			}
+			contrib[nd.feat] += t[next].value - nd.value
+			j = next
+		}
+	}
+	out := make([]Factor, 0, len(b))
+	for f, x := range r.Num {
+		name := m.schema.Numeric[f]
+		val := "missing"
+		if !isMissing(x) {
+			val = strconv.FormatFloat(x, 'g', 6, 64)
+		}
+		out = append(out, Factor{Feature: name, Name: name, Value: val, Contribution: contrib[f]})
+	}
+	for c, v := range r.Cat {
+		name := m.schema.Categorical[c]
+		if v == "" {
+			v = missingLevel
+		}
+		out = append(out, Factor{Feature: name, Name: name + " = " + v, Value: v, Contribution: contrib[nNum+c]})
+	}
+	return topK(out, k)
+}

@@ -1,0 +1,67 @@
+# Reference run for scripts/bench-ets.sh: R's forecast::ets on the
+# M-competition CSVs, scored exactly as internal/forecast/series scores ours.
+#
+#   Rscript scripts/bench-ets.R DATA_DIR [PERIODS] [PER_SERIES_OUT]
+#
+# PERIODS is a comma-separated list (default YEARLY,QUARTERLY,MONTHLY).
+# Prints one summary CSV line per period:
+#   method,period,series,smape,mase,snaive_smape,snaive_mase,seconds
+suppressPackageStartupMessages(library(forecast))
+
+args <- commandArgs(trailingOnly = TRUE)
+dir <- if (length(args) >= 1) args[1] else "../shared/data/mcomp"
+periods <- if (length(args) >= 2) strsplit(args[2], ",")[[1]] else c("YEARLY", "QUARTERLY", "MONTHLY")
+per.series.out <- if (length(args) >= 3) args[3] else ""
+
+meta <- read.csv(file.path(dir, "m1_series.csv"), stringsAsFactors = FALSE)
+vals <- read.csv(file.path(dir, "m1_values.csv"), stringsAsFactors = FALSE)
+vals <- vals[order(vals$series, vals$split, vals$index), ]
+by.series <- split(vals, vals$series)
+
+smape <- function(y, f) mean(ifelse(abs(y) + abs(f) > 0, 200 * abs(y - f) / (abs(y) + abs(f)), 0))
+mase <- function(train, y, f, m) {
+  if (m < 1 || length(train) <= m) m <- 1
+  if (length(train) <= m) return(NA)
+  scale <- mean(abs(diff(train, lag = m)))
+  if (scale == 0) return(NA)
+  mean(abs(y - f)) / scale
+}
+snaive.fc <- function(train, m, h) {
+  n <- length(train)
+  if (n < m) m <- 1
+  train[n - m + ((0:(h - 1)) %% m) + 1]
+}
+
+rows <- list()
+for (p in toupper(periods)) {
+  ms <- meta[toupper(meta$period) == p, ]
+  if (nrow(ms) == 0) next
+  # Time only the fitting and forecasting, as the Go side reports it.
+  fits <- vector("list", nrow(ms))
+  t0 <- proc.time()[["elapsed"]]
+  for (i in seq_len(nrow(ms))) {
+    d <- by.series[[ms$series[i]]]
+    train <- d$value[d$split == "train"]
+    fit <- ets(ts(train, frequency = ms$frequency[i]))
+    fits[[i]] <- list(model = fit$method, mean = as.numeric(forecast(fit, h = ms$horizon[i])$mean))
+  }
+  secs <- proc.time()[["elapsed"]] - t0
+  sc <- data.frame()
+  for (i in seq_len(nrow(ms))) {
+    d <- by.series[[ms$series[i]]]
+    train <- d$value[d$split == "train"]
+    test <- d$value[d$split == "test"]
+    h <- min(ms$horizon[i], length(test))
+    f <- fits[[i]]$mean[1:h]
+    y <- test[1:h]
+    nv <- snaive.fc(train, ms$frequency[i], h)
+    sc <- rbind(sc, data.frame(series = ms$series[i], period = p, model = fits[[i]]$model,
+      smape = smape(y, f), mase = mase(train, y, f, ms$frequency[i]),
+      snaive_smape = smape(y, nv), snaive_mase = mase(train, y, nv, ms$frequency[i])))
+  }
+  rows[[p]] <- sc
+  ok <- !is.na(sc$mase) & !is.na(sc$snaive_mase)
+  cat(sprintf("R-ets,%s,%d,%.4f,%.4f,%.4f,%.4f,%.2f\n", p, nrow(sc), mean(sc$smape), mean(sc$mase[ok]),
+    mean(sc$snaive_smape), mean(sc$snaive_mase[ok]), secs))
+}
+if (per.series.out != "") write.csv(do.call(rbind, rows), per.series.out, row.names = FALSE)
