@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/quarterdeck/quarterdeck/internal/crm"
 	"github.com/quarterdeck/quarterdeck/internal/store"
@@ -29,7 +30,8 @@ type Config struct {
 	LogFormat     string // text or json
 	AdminEmail    string // first admin, created by serve in an empty database
 	AdminPassword string
-	Quiet         bool // flag only: print results and errors, nothing else
+	SnapshotAt    string // time of day (UTC, HH:MM) serve takes the daily forecast snapshot; "off" for never
+	Quiet         bool   // flag only: print results and errors, nothing else
 
 	from map[string]string // setting key → where its value came from, for error messages
 }
@@ -41,6 +43,7 @@ func defaultConfig() Config {
 		SecureCookies: "auto",
 		LogLevel:      "info",
 		LogFormat:     "text",
+		SnapshotAt:    "01:00",
 	}
 }
 
@@ -61,6 +64,7 @@ func (c *Config) settings() []setting {
 		{"log_format", "QUARTERDECK_LOG_FORMAT", "log-format", &c.LogFormat},
 		{"admin_email", "QUARTERDECK_ADMIN_EMAIL", "admin-email", &c.AdminEmail},
 		{"admin_password", "QUARTERDECK_ADMIN_PASSWORD", "admin-password", &c.AdminPassword},
+		{"snapshot_at", "QUARTERDECK_SNAPSHOT_AT", "snapshot-at", &c.SnapshotAt},
 	}
 }
 
@@ -154,6 +158,9 @@ func (c Config) Validate() error {
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.LogLevel) {
 		bad("log_level", c.LogLevel, "is not one of debug, info, warn, error")
 	}
+	if _, ok := c.snapshotTime(); !ok {
+		bad("snapshot_at", c.SnapshotAt, "is not a time of day like 01:00, or off")
+	}
 	if !slices.Contains([]string{"text", "json"}, c.LogFormat) {
 		bad("log_format", c.LogFormat, "is not one of text, json")
 	}
@@ -183,4 +190,16 @@ func checkPassword(pw string) error {
 		return errors.New(ve.Fields[0].Reason)
 	}
 	return nil
+}
+
+// snapshotTime is SnapshotAt as an offset from midnight UTC; negative for off.
+func (c Config) snapshotTime() (time.Duration, bool) {
+	if c.SnapshotAt == "off" {
+		return -1, true
+	}
+	t, err := time.Parse("15:04", c.SnapshotAt)
+	if err != nil {
+		return 0, false
+	}
+	return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute, true
 }

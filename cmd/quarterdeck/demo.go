@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/quarterdeck/quarterdeck/internal/demo"
+	"github.com/quarterdeck/quarterdeck/internal/forecast"
 	"github.com/quarterdeck/quarterdeck/internal/store"
 	"github.com/spf13/cobra"
 )
@@ -103,12 +104,33 @@ func (c cli) generateDemo(cmd *cobra.Command, cfg Config, dc demo.Config) (demo.
 	if bar != nil {
 		bar.done()
 	}
+	if err != nil {
+		return sum, err
+	}
+	now := time.Now().UTC()
+	if sum.Calls, err = demo.SubmitCalls(cmd.Context(), s, now, dc.Seed); err != nil {
+		return sum, err
+	}
+	// An accuracy history from day one: the snapshots the last months'
+	// first days would have taken, replayed from the stage history. At the
+	// large sizes only today's, to keep the demo within its minute.
+	days := []time.Time{now}
+	if dc.Opportunities <= 200_000 {
+		days = nil
+		for i := 6; i >= 1; i-- {
+			days = append(days, time.Date(now.Year(), now.Month()-time.Month(i), 1, 0, 0, 0, 0, time.UTC))
+		}
+		days = append(days, now)
+	}
+	snaps, err := forecast.Backfill(cmd.Context(), s, now, days)
+	sum.Snapshots = len(snaps)
 	return sum, err
 }
 
 func (c cli) printDemo(sum demo.Summary) {
 	fmt.Fprintf(c.stdout, "Demo organisation ready in %s: %d opportunities, %d activities, %d accounts, %d leads.\n\n",
 		sum.Elapsed.Round(time.Millisecond), sum.Counts["opportunities"], sum.Counts["activities"], sum.Counts["accounts"], sum.Counts["leads"])
+	fmt.Fprintf(c.stdout, "%d forecast calls submitted; forecast snapshots of %d days taken.\n\n", sum.Calls, sum.Snapshots)
 	tw := tabwriter.NewWriter(c.stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ROLE\tEMAIL\tPASSWORD\tSEES")
 	for _, l := range sum.Logins {

@@ -73,6 +73,9 @@ type Summary struct {
 	Logins  []Login
 	Counts  map[string]int64 // rows per table
 	Elapsed time.Duration
+	// Filled by the caller after Generate: forecast calls submitted and
+	// days of forecast snapshots taken (see SubmitCalls, forecast.Backfill).
+	Calls, Snapshots int
 }
 
 // gen holds everything the generation shares. After planning it is only

@@ -28,54 +28,71 @@ type SnapshotResult struct {
 // organisation-wide for the time series. A second run on the same day
 // replaces the first.
 func TakeSnapshot(ctx context.Context, s *store.Store, now time.Time) (SnapshotResult, error) {
-	start := time.Now()
+	res, err := Backfill(ctx, s, now, []time.Time{now})
+	if err != nil {
+		return SnapshotResult{}, err
+	}
+	return res[0], nil
+}
+
+// Backfill takes the snapshots that would have been taken on each of days,
+// replaying the stage history as of each (loaded once, as of now). A new
+// organisation gets an accuracy history this way; the reps' calls are those
+// on record, so past days have only the calls submitted for their periods.
+func Backfill(ctx context.Context, s *store.Store, now time.Time, days []time.Time) ([]SnapshotResult, error) {
 	b, err := Load(ctx, s, crm.System, now, LoadOptions{Activities: true})
 	if err != nil {
-		return SnapshotResult{}, err
+		return nil, err
 	}
-	wm := b.TrainWinModel(b.Today)
 	reps, err := repIDs(ctx, s)
 	if err != nil {
-		return SnapshotResult{}, err
+		return nil, err
 	}
-	res := SnapshotResult{Day: crm.NewDate(b.Today), Model: wm.Note}
-	var rows []crm.ForecastSnapshot
-	for _, g := range SnapshotGrains {
-		cur := b.Calendar.PeriodOf(b.Today, g)
-		for _, per := range []crm.Period{cur, b.Calendar.Next(cur)} {
-			res.Periods = append(res.Periods, per.String())
-			byOwner := b.ForecastBy(Request{Period: per, Model: wm}, func(d *Deal) int64 { return d.OwnerID })
-			for owner, pf := range byOwner {
-				for _, e := range pf.Estimates {
-					id := owner
-					rows = append(rows, snapshotRow(per, e, &id, pf))
+	var out []SnapshotResult
+	for _, d := range days {
+		start := time.Now()
+		b.Today = day(d)
+		wm := b.TrainWinModel(b.Today)
+		res := SnapshotResult{Day: crm.NewDate(b.Today), Model: wm.Note}
+		var rows []crm.ForecastSnapshot
+		for _, g := range SnapshotGrains {
+			cur := b.Calendar.PeriodOf(b.Today, g)
+			for _, per := range []crm.Period{cur, b.Calendar.Next(cur)} {
+				res.Periods = append(res.Periods, per.String())
+				byOwner := b.ForecastBy(Request{Period: per, Model: wm}, func(d *Deal) int64 { return d.OwnerID })
+				for owner, pf := range byOwner {
+					for _, e := range pf.Estimates {
+						id := owner
+						rows = append(rows, snapshotRow(per, e, &id, pf))
+					}
 				}
-			}
-			if e, err := b.seriesEstimate(per, b.Today, nil); err == nil {
-				rows = append(rows, snapshotRow(per, e, nil, &PeriodForecast{}))
-			}
-			commits, err := s.ForecastSubmissions(ctx, crm.System, per.String(), true)
-			if err != nil {
-				return res, err
-			}
-			for _, c := range commits {
-				if !reps[c.UserID] {
-					continue // managers' calls: the reps' commits are summed instead
+				if e, err := b.seriesEstimate(per, b.Today, nil); err == nil {
+					rows = append(rows, snapshotRow(per, e, nil, &PeriodForecast{}))
 				}
-				id := c.UserID
-				pf := byOwner[id]
-				if pf == nil {
-					pf = &PeriodForecast{}
+				commits, err := s.ForecastSubmissions(ctx, crm.System, per.String(), true)
+				if err != nil {
+					return nil, err
 				}
-				rows = append(rows, snapshotRow(per, Estimate{Method: MethodCommit, Forecast: c.Commit.InexactFloat64()}, &id, pf))
+				for _, c := range commits {
+					if !reps[c.UserID] || c.SubmittedAt.After(d) {
+						continue // managers' calls: the reps' commits are summed instead
+					}
+					id := c.UserID
+					pf := byOwner[id]
+					if pf == nil {
+						pf = &PeriodForecast{}
+					}
+					rows = append(rows, snapshotRow(per, Estimate{Method: MethodCommit, Forecast: c.Commit.InexactFloat64()}, &id, pf))
+				}
 			}
 		}
+		if err := s.SaveSnapshots(ctx, crm.System, res.Day, rows); err != nil {
+			return nil, fmt.Errorf("snapshot: %w", err)
+		}
+		res.Rows, res.Elapsed = len(rows), time.Since(start).Round(time.Millisecond).String()
+		out = append(out, res)
 	}
-	if err := s.SaveSnapshots(ctx, crm.System, res.Day, rows); err != nil {
-		return res, fmt.Errorf("snapshot: %w", err)
-	}
-	res.Rows, res.Elapsed = len(rows), time.Since(start).Round(time.Millisecond).String()
-	return res, nil
+	return out, nil
 }
 
 func snapshotRow(per crm.Period, e Estimate, owner *int64, pf *PeriodForecast) crm.ForecastSnapshot {

@@ -9,6 +9,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/quarterdeck/quarterdeck/internal/crm"
@@ -64,10 +65,27 @@ type KPIs struct {
 
 	SalesGrowth *SalesGrowth `json:"sales_growth"`
 
+	ForecastAccuracy *ForecastAccuracy `json:"forecast_accuracy"`
+
 	// UnconvertedAmounts counts the amounts (deals, quotas, costs) left out
 	// of the money above because their currency had no rate on their day.
 	UnconvertedAmounts int64 `json:"unconverted_amounts"`
 }
+
+// ForecastAccuracy compares the forecast recorded in the first daily
+// snapshot taken within an ended period with the amount won in it.
+type ForecastAccuracy struct {
+	Method      string   `json:"method"`
+	SnapshotDay crm.Date `json:"snapshot_day"`
+	Forecast    float64  `json:"forecast"`
+	Actual      float64  `json:"actual"`
+	ErrorPct    float64  `json:"error_pct"`     // (actual − forecast) ÷ actual × 100: positive = under-forecast
+	AbsErrorPct float64  `json:"abs_error_pct"` // its absolute value
+}
+
+// AccuracyMethod is the forecasting method the KPI measures: the
+// history-weighted pipeline, the default forecast (see docs/forecasting.md).
+const AccuracyMethod = "history_weighted"
 
 // LeadResponse is the time from a lead's creation to the first sales
 // activity on it, over leads created in the period.
@@ -136,7 +154,13 @@ func Compute(ctx context.Context, s *store.Store, p crm.Principal, f Filter) (KP
 	if err != nil {
 		return KPIs{}, err
 	}
-	return out[0].KPIs, nil
+	k := out[0].KPIs
+	if f.Period != "" && (f == Filter{Period: f.Period, AsOf: f.AsOf}) && !sel.to.After(sel.today) {
+		if k.ForecastAccuracy, err = forecastAccuracy(ctx, s, p, k); err != nil {
+			return KPIs{}, err
+		}
+	}
+	return k, nil
 }
 
 // ComputeBy returns the KPIs per value of a dimension (see Dimensions),
@@ -543,4 +567,26 @@ func (sel *selection) attainment(k *KPIs, r *raw, quotas map[int64]decimal.Decim
 		c, _ := k.OpenPipeline.Div(remaining).Float64()
 		k.PipelineCoverage = &c
 	}
+}
+
+// forecastAccuracy is nil when no snapshot was taken within the period or
+// nothing was won (the error is undefined).
+func forecastAccuracy(ctx context.Context, s *store.Store, p crm.Principal, k KPIs) (*ForecastAccuracy, error) {
+	snaps, err := s.ForecastSnapshots(ctx, p, k.Period)
+	if err != nil {
+		return nil, err
+	}
+	actual := k.WonAmount.InexactFloat64()
+	for _, sn := range snaps { // oldest first
+		if sn.Method != AccuracyMethod || sn.TakenOn.Before(k.PeriodStart.Time) {
+			continue
+		}
+		if actual == 0 {
+			return nil, nil
+		}
+		e := (actual - sn.Forecast) / actual * 100
+		r2 := func(v float64) float64 { return math.Round(v*100) / 100 }
+		return &ForecastAccuracy{Method: sn.Method, SnapshotDay: sn.TakenOn, Forecast: r2(sn.Forecast), Actual: actual, ErrorPct: r2(e), AbsErrorPct: r2(math.Abs(e))}, nil
+	}
+	return nil, nil
 }

@@ -178,3 +178,12 @@ func (s *Store) ForecastSnapshots(ctx context.Context, p crm.Principal, period s
 	}
 	return out, rows.Err()
 }
+
+// LastSnapshotDay is the day of the newest snapshot; zero when none.
+func (s *Store) LastSnapshotDay(ctx context.Context) (time.Time, error) {
+	var t sql.NullTime
+	if err := s.db.QueryRowContext(ctx, `SELECT MAX(taken_on) FROM forecast_snapshots`).Scan(&t); err != nil {
+		return time.Time{}, fmt.Errorf("read snapshots: %w", err)
+	}
+	return t.Time, nil
+}
