@@ -80,13 +80,14 @@ secure_cookies: always
 			"QUARTERDECK_DATABASE_URL": "e.db", "QUARTERDECK_ADDR": ":1", "QUARTERDECK_SECURE_COOKIES": "never",
 			"QUARTERDECK_LOG_LEVEL": "error", "QUARTERDECK_LOG_FORMAT": "json",
 			"QUARTERDECK_ADMIN_EMAIL": "root@example.com", "QUARTERDECK_ADMIN_PASSWORD": "0123456789",
+			"QUARTERDECK_SNAPSHOT_AT": "off",
 		}, nil, Config{Database: "e.db", Addr: ":1", SecureCookies: "never", LogLevel: "error", LogFormat: "json",
-			AdminEmail: "root@example.com", AdminPassword: "0123456789"}},
+			AdminEmail: "root@example.com", AdminPassword: "0123456789", SnapshotAt: "off"}},
 		{"every flag", "log_format: json\nadmin_email: file@example.com\nadmin_password: file-password\n", nil, []string{
 			"--database", "f.db", "--addr", ":2", "--secure-cookies", "always", "--log-level", "warn", "--log-format", "text",
-			"--admin-email", "flag@example.com", "--admin-password", "flag-password", "--quiet",
+			"--admin-email", "flag@example.com", "--admin-password", "flag-password", "--quiet", "--snapshot-at", "23:30",
 		}, Config{Database: "f.db", Addr: ":2", SecureCookies: "always", LogLevel: "warn", LogFormat: "text",
-			AdminEmail: "flag@example.com", AdminPassword: "flag-password", Quiet: true}},
+			AdminEmail: "flag@example.com", AdminPassword: "flag-password", Quiet: true, SnapshotAt: "23:30"}},
 		{"empty file", "# nothing\n", nil, nil, def},
 	}
 	for _, tt := range tests {
@@ -119,6 +120,8 @@ func TestConfigInvalid(t *testing.T) {
 				`log_format: "xml" (from --log-format) is not one of text, json`,
 			}},
 		{"empty database", "", nil, []string{"--database", ""}, []string{`database: "" (from --database) is empty`}},
+		{"bad snapshot time", "", map[string]string{"QUARTERDECK_SNAPSHOT_AT": "25:00"}, nil,
+			[]string{`snapshot_at: "25:00" (from QUARTERDECK_SNAPSHOT_AT) is not a time of day like 01:00, or off`}},
 		{"admin email without password", "", map[string]string{"QUARTERDECK_ADMIN_EMAIL": "root@example.com"}, nil,
 			[]string{"admin_password: is required when an admin email is given"}},
 		{"admin password too short", "", nil, []string{"--admin-email", "root@example.com", "--admin-password", "short"},

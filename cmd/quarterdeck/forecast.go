@@ -194,7 +194,13 @@ func (c cli) forecastDealsCommand() *cobra.Command {
 				return err
 			}
 			defer env.s.Close()
-			wm := env.book.TrainWinModel(env.book.Today)
+			if env.book.AggregatesOnly {
+				return crm.ErrForbidden
+			}
+			wm, err := env.book.ModelFor(cmd.Context(), env.s, env.p)
+			if err != nil {
+				return err
+			}
 			scores := env.book.ScoreOpen(wm, nil, factors)
 			if limit > 0 && len(scores) > limit {
 				scores = scores[:limit]

@@ -10,6 +10,7 @@ import (
 
 	"github.com/quarterdeck/quarterdeck/internal/crm"
 	"github.com/quarterdeck/quarterdeck/internal/forecast"
+	"github.com/quarterdeck/quarterdeck/internal/metrics"
 	"github.com/quarterdeck/quarterdeck/internal/store"
 	"github.com/quarterdeck/quarterdeck/internal/store/storetest"
 	"github.com/shopspring/decimal"
@@ -247,6 +248,63 @@ func TestSubmissionsAndRollUp(t *testing.T) {
 		storetest.Must(t, err)
 		if len(log) != 1 || log[0].Action != "submit" {
 			t.Errorf("audit of the override: %+v", log)
+		}
+	})
+}
+
+func TestSnapshotsFeedAccuracyKPI(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		o := handOrg(t, s)
+		// The snapshot of 2025-01-01, replayed: open then were C (400 in
+		// Qualification, 0.2) and the three Prospecting deals (600, 0.1);
+		// nothing won yet, no earlier history: 80 + 60 = 140 for Q1.
+		for range 2 { // a second run on the same day replaces the first
+			res, err := forecast.Backfill(ctx, s, day("2026-06-01"), []time.Time{day("2025-01-01")})
+			storetest.Must(t, err)
+			if len(res) != 1 || strings.Join(res[0].Periods, " ") != "FY2025-M01 FY2025-M02 FY2025-Q1 FY2025-Q2" {
+				t.Fatalf("snapshot %+v", res)
+			}
+		}
+		snaps, err := s.ForecastSnapshots(ctx, crm.System, "FY2025-Q1")
+		storetest.Must(t, err)
+		var hist *crm.ForecastSnapshot
+		for i := range snaps {
+			if snaps[i].Method == forecast.MethodHistory {
+				if hist != nil {
+					t.Fatal("two history-weighted snapshots of one day")
+				}
+				hist = &snaps[i]
+			}
+		}
+		if hist == nil || hist.Forecast != 140 || hist.OpenCount != 4 || hist.OpenAmount != 1000 || hist.TakenOn.String() != "2025-01-01" {
+			t.Fatalf("history-weighted snapshot %+v", hist)
+		}
+		k, err := metrics.Compute(ctx, s, crm.System, metrics.Filter{Period: "FY2025-Q1"})
+		storetest.Must(t, err)
+		fa := k.ForecastAccuracy
+		// Won in Q1: B, 2000. (2000 − 140) ÷ 2000 = 93%.
+		if fa == nil || fa.Forecast != 140 || fa.Actual != 2000 || fa.ErrorPct != 93 || fa.AbsErrorPct != 93 {
+			t.Fatalf("forecast accuracy %+v", fa)
+		}
+		// Rep B's own: C (400 × 0.2) and their Prospecting deal (300 × 0.1) = 110, nothing won.
+		k, err = metrics.Compute(ctx, s, storetest.As(o.RepB), metrics.Filter{Period: "FY2025-Q1"})
+		storetest.Must(t, err)
+		if k.ForecastAccuracy != nil {
+			t.Errorf("accuracy with nothing won: %+v", k.ForecastAccuracy)
+		}
+		repSnaps, err := s.ForecastSnapshots(ctx, storetest.As(o.RepB), "FY2025-Q1")
+		storetest.Must(t, err)
+		for _, sn := range repSnaps {
+			if sn.Method == forecast.MethodHistory && sn.Forecast != 110 {
+				t.Errorf("rep B's snapshot %+v, want 110", sn)
+			}
+		}
+		// A filter the snapshots cannot follow leaves the KPI out.
+		k, err = metrics.Compute(ctx, s, crm.System, metrics.Filter{Period: "FY2025-Q1", Region: "East"})
+		storetest.Must(t, err)
+		if k.ForecastAccuracy != nil {
+			t.Errorf("accuracy under a region filter: %+v", k.ForecastAccuracy)
 		}
 	})
 }

@@ -1,13 +1,16 @@
 package forecast
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
 	"sort"
 	"time"
 
+	"github.com/quarterdeck/quarterdeck/internal/crm"
 	"github.com/quarterdeck/quarterdeck/internal/forecast/winprob"
+	"github.com/quarterdeck/quarterdeck/internal/store"
 )
 
 // WinModel is the per-deal win-probability model trained as of a day, with
@@ -48,28 +51,56 @@ type Reliability struct {
 // out of training to measure the models.
 const holdoutFraction = 0.2
 
-// TrainWinModel trains logistic regression and the naive-Bayes baseline on
-// the deals closed before asOf, measures both on the latest fifth, and then
-// refits the better of the two (by Brier score) on every closed deal for
-// scoring. With fewer than 200 won and 200 lost deals it trains nothing and
-// says so: forecasts then rely on the history-weighted method.
+// MaxTrainingDeals caps the closed deals the models learn from to the most
+// recently closed ones: beyond this the scores barely move, while training
+// time grows with every deal, and recent deals say most about today's.
+const MaxTrainingDeals = 200_000
+
+// TrainWinModel trains logistic regression, gradient-boosted trees and the
+// naive-Bayes baseline on the deals closed before asOf, measures them on
+// the latest fifth, and refits the best of them (by Brier score) on every
+// closed deal for scoring. With fewer than 200 won and 200 lost deals it
+// trains nothing and says so: forecasts then rely on the history-weighted
+// method.
 func (b *Book) TrainWinModel(asOf time.Time) *WinModel {
 	cycle := b.MedianCycle(asOf)
 	rows := b.TrainingRows(asOf, cycle)
+	if len(rows) > MaxTrainingDeals {
+		sort.SliceStable(rows, func(i, j int) bool { return rows[i].Time.Before(rows[j].Time) })
+		rows = rows[len(rows)-MaxTrainingDeals:]
+	}
 	wm := &WinModel{TrainedAt: asOf, TrainedOn: len(rows), HoldoutFor: holdoutFraction}
+	trainers := []func([]winprob.Row) (winprob.Model, error){
+		func(r []winprob.Row) (winprob.Model, error) {
+			return winprob.TrainLogistic(FeatureSchema, r, winprob.LogisticOptions{})
+		},
+		func(r []winprob.Row) (winprob.Model, error) {
+			return winprob.TrainGBT(FeatureSchema, r, winprob.GBTOptions{})
+		},
+		func(r []winprob.Row) (winprob.Model, error) {
+			return winprob.TrainNaiveBayes(FeatureSchema, r, naiveBayesOptions(b))
+		},
+	}
 	train, holdout, err := winprob.TimeSplit(rows, holdoutFraction)
-	if err == nil {
-		var lr *winprob.Logistic
-		var nb *winprob.NaiveBayes
-		if lr, err = winprob.TrainLogistic(FeatureSchema, train, winprob.LogisticOptions{}); err == nil {
-			if nb, err = winprob.TrainNaiveBayes(FeatureSchema, train, naiveBayesOptions(b)); err == nil {
-				for _, ev := range winprob.Compare(holdout, lr, nb) {
-					wm.Holdout = append(wm.Holdout, scoreOf(ev))
-				}
+	best := -1
+	for i, fit := range trainers {
+		if err != nil {
+			break
+		}
+		var m winprob.Model
+		if m, err = fit(train); err == nil {
+			wm.Holdout = append(wm.Holdout, scoreOf(winprob.Evaluate(m, holdout)))
+			if best < 0 || wm.Holdout[i].Brier < wm.Holdout[best].Brier {
+				best = i
 			}
 		}
 	}
+	if err == nil {
+		wm.Chosen = wm.Holdout[best].Model
+		wm.Model, err = trainers[best](rows)
+	}
 	if err != nil {
+		wm.Model, wm.Chosen = nil, ""
 		if errors.Is(err, winprob.ErrTooFewDeals) {
 			wm.Note = fmt.Sprintf("no win-probability model: it needs at least %d won and %d lost closed deals in training (%v); the history-weighted method stands in", winprob.MinDealsPerClass, winprob.MinDealsPerClass, err)
 		} else {
@@ -77,22 +108,7 @@ func (b *Book) TrainWinModel(asOf time.Time) *WinModel {
 		}
 		return wm
 	}
-	wm.Chosen = "logistic"
-	if len(wm.Holdout) == 2 && wm.Holdout[1].Brier < wm.Holdout[0].Brier {
-		wm.Chosen = "naive_bayes"
-	}
-	var m winprob.Model
-	if wm.Chosen == "logistic" {
-		m, err = winprob.TrainLogistic(FeatureSchema, rows, winprob.LogisticOptions{})
-	} else {
-		m, err = winprob.TrainNaiveBayes(FeatureSchema, rows, naiveBayesOptions(b))
-	}
-	if err != nil {
-		wm.Note = "no win-probability model: " + err.Error()
-		return wm
-	}
-	wm.Model = m
-	wm.Note = fmt.Sprintf("%s model on %d closed deals (held out the latest %d%% to measure it)", wm.Chosen, len(rows), int(holdoutFraction*100))
+	wm.Note = fmt.Sprintf("%s model on %d closed deals, the best of %d on the latest %d%% held out", wm.Chosen, len(rows), len(trainers), int(holdoutFraction*100))
 	return wm
 }
 
@@ -128,11 +144,33 @@ type DealScore struct {
 	Factors     []winprob.Factor `json:"factors,omitempty"`
 }
 
+// OrgModel trains the win-probability model on the whole organisation's
+// closed deals as of now's day. A rep's or a small team's own deals are far
+// too few to train on (200 won and 200 lost are needed), and the model holds
+// only weights over deal features, no one's deals: callers apply it to the
+// book of whoever asks.
+func OrgModel(ctx context.Context, s *store.Store, now time.Time) (*WinModel, error) {
+	b, err := Load(ctx, s, crm.System, now, LoadOptions{Activities: true})
+	if err != nil {
+		return nil, err
+	}
+	return b.TrainWinModel(b.Today), nil
+}
+
+// ModelFor is OrgModel, or the book's own model when the book already is
+// the whole organisation's.
+func (b *Book) ModelFor(ctx context.Context, s *store.Store, p crm.Principal) (*WinModel, error) {
+	if p.Role.SeesAll() || p.Role == crm.RoleViewer {
+		return b.TrainWinModel(b.Today), nil
+	}
+	return OrgModel(ctx, s, b.Today)
+}
+
 // ScoreOpen scores the deals open on the book's day (all, or those keep
 // lets through), most valuable expected win first, explaining each with
 // its top k factors.
 func (b *Book) ScoreOpen(m *WinModel, keep func(*Deal) bool, k int) []DealScore {
-	if m == nil || m.Model == nil {
+	if m == nil || m.Model == nil || b.AggregatesOnly {
 		return nil
 	}
 	cycle := b.MedianCycle(b.Today)

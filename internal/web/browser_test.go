@@ -138,3 +138,20 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 		t.Fatal(err)
 	}
 }
+
+// waitTrue polls a JavaScript condition until it holds: after a click that
+// navigates, the old page still answers selectors until the new one loads.
+func waitTrue(t *testing.T, ctx context.Context, js string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js))
+		if err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("waited 15s for %s (last error %v)", js, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -72,8 +72,9 @@ func TestBrowserDashboard(t *testing.T) {
 		t.Fatalf("period options %v %v", years, err)
 	}
 	step(chromedp.SetValue(`select[name=period]`, years[1]),
-		chromedp.Click(`.filters button`),
-		chromedp.WaitVisible(`figure.chart img`))
+		chromedp.Click(`.filters button`))
+	waitTrue(t, bctx, `location.search.includes("period=`+years[1]+`") && document.readyState === "complete"`)
+	step(chromedp.WaitVisible(`figure.chart img`))
 	if h := text(`h1`); !strings.Contains(h, years[1]) {
 		t.Errorf("after choosing %s the heading is %q", years[1], h)
 	}
@@ -92,7 +93,9 @@ func TestBrowserDashboard(t *testing.T) {
 	screenshot(t, bctx, "dashboard-manager")
 	// Drill down to the first rep of the team.
 	rep := text(`#by-rep tbody tr:first-child a`)
-	step(chromedp.Click(`#by-rep tbody tr:first-child a`), chromedp.WaitVisible(`.tiles`))
+	step(chromedp.Click(`#by-rep tbody tr:first-child a`))
+	waitTrue(t, bctx, `location.search.includes("rep_id=") && document.readyState === "complete"`)
+	step(chromedp.WaitVisible(`.tiles`))
 	if l := text(`.lede`); !strings.Contains(l, "One rep") {
 		t.Errorf("drill-down to %s shows %q", rep, l)
 	}

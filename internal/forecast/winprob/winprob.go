@@ -1,10 +1,16 @@
 // Package winprob estimates per-deal win probabilities from feature rows
 // extracted at scoring time, and evaluates them on a time-ordered holdout.
 //
-// Two hand-written models are provided: an L2-regularised logistic
-// regression fitted by Newton/IRLS, and a naive-Bayes baseline that mirrors
-// Odoo's predictive lead scoring. Both implement Model. Everything is pure,
-// in-memory computation; the caller does extraction, storage and fallback.
+// Three hand-written models implement Model: an L2-regularised logistic
+// regression fitted by Newton/IRLS (the default: calibrated, explainable,
+// fast), a naive-Bayes baseline that mirrors Odoo's predictive lead scoring,
+// and histogram gradient-boosted trees for data with interactions (e.g. the
+// effect of days_in_stage depending on the stage). Which one to ship should
+// be decided per dataset with TimeSplit + Compare, not assumed: on additive
+// data the logistic model is as good as the trees and cheaper to explain.
+//
+// Everything is pure, deterministic, in-memory computation; the caller does
+// extraction, storage and the fallback when training refuses.
 package winprob
 
 import (
@@ -45,7 +51,9 @@ type Factor struct {
 }
 
 // Model is a trained win-probability model. Implementations are read-only
-// after training, so Score and Explain are safe for concurrent use.
+// after training, so Score and Explain are safe for concurrent use. They
+// panic on a row whose Num/Cat lengths differ from the training schema: that
+// is a programming error, and silently misaligned features would be worse.
 type Model interface {
 	// Score returns P(won) for the row.
 	Score(Row) float64
