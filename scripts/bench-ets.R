@@ -5,7 +5,9 @@
 #
 # PERIODS is a comma-separated list (default YEARLY,QUARTERLY,MONTHLY).
 # Prints one summary CSV line per period:
-#   method,period,series,smape,mase,snaive_smape,snaive_mase,seconds
+#   method,period,series,smape,mase,snaive_smape,snaive_mase,seconds,,cover80,cover95
+# (the empty column is the Go side's wall time; coverN is the share of test
+# values inside the N% prediction interval).
 suppressPackageStartupMessages(library(forecast))
 
 args <- commandArgs(trailingOnly = TRUE)
@@ -43,10 +45,12 @@ for (p in toupper(periods)) {
     d <- by.series[[ms$series[i]]]
     train <- d$value[d$split == "train"]
     fit <- ets(ts(train, frequency = ms$frequency[i]))
-    fits[[i]] <- list(model = fit$method, mean = as.numeric(forecast(fit, h = ms$horizon[i])$mean))
+    fc <- forecast(fit, h = ms$horizon[i], level = c(80, 95))
+    fits[[i]] <- list(model = fit$method, mean = as.numeric(fc$mean), lower = fc$lower, upper = fc$upper)
   }
   secs <- proc.time()[["elapsed"]] - t0
   sc <- data.frame()
+  inside80 <- inside95 <- steps <- 0
   for (i in seq_len(nrow(ms))) {
     d <- by.series[[ms$series[i]]]
     train <- d$value[d$split == "train"]
@@ -55,13 +59,16 @@ for (p in toupper(periods)) {
     f <- fits[[i]]$mean[1:h]
     y <- test[1:h]
     nv <- snaive.fc(train, ms$frequency[i], h)
+    inside80 <- inside80 + sum(fits[[i]]$lower[1:h, 1] <= y & y <= fits[[i]]$upper[1:h, 1])
+    inside95 <- inside95 + sum(fits[[i]]$lower[1:h, 2] <= y & y <= fits[[i]]$upper[1:h, 2])
+    steps <- steps + h
     sc <- rbind(sc, data.frame(series = ms$series[i], period = p, model = fits[[i]]$model,
       smape = smape(y, f), mase = mase(train, y, f, ms$frequency[i]),
       snaive_smape = smape(y, nv), snaive_mase = mase(train, y, nv, ms$frequency[i])))
   }
   rows[[p]] <- sc
   ok <- !is.na(sc$mase) & !is.na(sc$snaive_mase)
-  cat(sprintf("R-ets,%s,%d,%.4f,%.4f,%.4f,%.4f,%.2f\n", p, nrow(sc), mean(sc$smape), mean(sc$mase[ok]),
-    mean(sc$snaive_smape), mean(sc$snaive_mase[ok]), secs))
+  cat(sprintf("R-ets,%s,%d,%.4f,%.4f,%.4f,%.4f,%.2f,,%.4f,%.4f\n", p, nrow(sc), mean(sc$smape), mean(sc$mase[ok]),
+    mean(sc$snaive_smape), mean(sc$snaive_mase[ok]), secs, inside80 / steps, inside95 / steps))
 }
 if (per.series.out != "") write.csv(do.call(rbind, rows), per.series.out, row.names = FALSE)

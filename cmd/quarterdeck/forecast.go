@@ -24,7 +24,7 @@ stage-weighted and history-weighted pipeline, per-deal win probability, an ETS t
 series of past bookings, and the reps' submitted commits.`,
 	}
 	cmd.AddCommand(c.forecastShowCommand(), c.forecastDealsCommand(), c.forecastModelCommand(), c.forecastBacktestCommand(),
-		c.forecastSubmitCommand())
+		c.forecastSubmitCommand(), c.forecastSeriesCommand())
 	return cmd
 }
 

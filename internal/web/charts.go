@@ -56,6 +56,13 @@ func barChart(title string, labels []string, ss []series) (chart, error) {
 	data, names := seriesData(ss)
 	opt := charts.NewBarChartOptionWithData(data)
 	opt.CategoryAxis.Labels = labels
+	// Bars start at zero: a cut axis makes a 45k bar look like nothing next to 62k.
+	for i := range opt.ValueAxis {
+		opt.ValueAxis[i].Min = charts.Ptr(0.0)
+	}
+	if len(opt.ValueAxis) == 0 {
+		opt.ValueAxis = []charts.ValueAxisOption{{Min: charts.Ptr(0.0)}}
+	}
 	if len(ss) > 1 {
 		opt.Legend = charts.LegendOption{SeriesNames: names}
 	}

@@ -200,9 +200,10 @@ func Fit(y []float64, m int, opt Options) (*Model, error) {
 		return constantModel(y, nsim, seed), nil
 	}
 
-	// Seasonal models need a usable period and at least one full season
-	// beyond what the initial states take; otherwise fall back to
-	// non-seasonal ones, like R.
+	// Seasonal models need a period R would model (2..24) and more than one
+	// season of data; otherwise only non-seasonal ones are tried, like R.
+	// fitSpec's degrees-of-freedom guard then drops what the data cannot
+	// support.
 	seasonalOK := m > 1 && m <= maxSeasonal && n > m && n >= 4
 	if !seasonalOK {
 		seasons = strings.ReplaceAll(strings.ReplaceAll(seasons, "A", ""), "M", "")
@@ -251,6 +252,10 @@ func Fit(y []float64, m int, opt Options) (*Model, error) {
 		}
 	}
 
+	if len(cands) == 0 {
+		return nil, fmt.Errorf("ets: model spec %q: additive errors with a multiplicative season are not supported", opt.Spec)
+	}
+
 	// Too little data to estimate anything sensible: R falls back to an
 	// unoptimised Holt-Winters; a level-only model is the closest honest
 	// equivalent and still has a likelihood.
@@ -269,18 +274,16 @@ func Fit(y []float64, m int, opt Options) (*Model, error) {
 		}
 	}
 	if best == nil {
-		if n < 3 {
-			// Not even a level model can be estimated: carry the last value.
-			mod := constantModel(y, nsim, seed)
-			return mod, nil
-		}
-		return nil, fmt.Errorf("ets: no model could be fitted to %d observations", n)
+		// Too few points to estimate even a level model: carry the last
+		// value forward (alpha ~ 1), with the spread of its past errors.
+		return constantModel(y, nsim, seed), nil
 	}
 	best.nsim, best.seed = nsim, seed
 	return best, nil
 }
 
-// constantModel is ETS(A,N,N) with alpha ~ 1 and initial level y[0].
+// constantModel is ETS(A,N,N) with alpha ~ 1 and initial level y[0]: the
+// naive forecast, for data that leave nothing to estimate.
 func constantModel(y []float64, nsim int, seed uint64) *Model {
 	mod := &Model{Error: "A", Trend: "N", Season: "N", Alpha: upperSmooth, M: 1, N: len(y), nsim: nsim, seed: seed}
 	mod.Init = []float64{y[0]}

@@ -4,6 +4,7 @@
 package series
 
 import (
+	"cmp"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -187,14 +188,15 @@ func ReadValues(r io.Reader, file string, series []Series) (Values, error) {
 		known[s.Name] = true
 	}
 	type point struct {
-		idx int
-		v   float64
+		idx, line int
+		v         float64
 	}
 	type key struct {
 		name, split string
 	}
+	// Duplicates are found after sorting, which is much cheaper than a set
+	// per series on the 70,000-row M1 file.
 	pts := map[key][]point{}
-	seen := map[key]map[int]bool{}
 	for {
 		rec, line, err := t.next()
 		if err != nil {
@@ -221,14 +223,21 @@ func ReadValues(r io.Reader, file string, series []Series) (Values, error) {
 			return nil, &ParseError{File: file, Line: line, Field: "value", Value: vs, Reason: "not a finite number"}
 		}
 		k := key{name, split}
-		if seen[k] == nil {
-			seen[k] = map[int]bool{}
+		pts[k] = append(pts[k], point{idx, line, v})
+	}
+	// Report the first duplicate in file order, as a reader scanning the
+	// file would meet it.
+	var dup *ParseError
+	for k, ps := range pts {
+		slices.SortStableFunc(ps, func(a, b point) int { return cmp.Compare(a.idx, b.idx) })
+		for i := 1; i < len(ps); i++ {
+			if ps[i].idx == ps[i-1].idx && (dup == nil || ps[i].line < dup.Line) {
+				dup = &ParseError{File: file, Line: ps[i].line, Field: "index", Value: strconv.Itoa(ps[i].idx), Reason: fmt.Sprintf("duplicate index for %s %s", k.name, k.split)}
+			}
 		}
-		if seen[k][idx] {
-			return nil, &ParseError{File: file, Line: line, Field: "index", Value: strconv.Itoa(idx), Reason: fmt.Sprintf("duplicate index for %s %s", name, split)}
-		}
-		seen[k][idx] = true
-		pts[k] = append(pts[k], point{idx, v})
+	}
+	if dup != nil {
+		return nil, dup
 	}
 	out := Values{}
 	for _, s := range series {
@@ -236,9 +245,6 @@ func ReadValues(r io.Reader, file string, series []Series) (Values, error) {
 		if len(tr) == 0 {
 			continue
 		}
-		byIdx := func(a, b point) int { return a.idx - b.idx }
-		slices.SortFunc(tr, byIdx)
-		slices.SortFunc(te, byIdx)
 		sp := &Split{TrainStart: tr[0].idx}
 		next := tr[0].idx
 		for _, p := range tr {

@@ -106,6 +106,11 @@ type Score struct {
 	// Seasonal naive on the same series, the benchmark to beat.
 	NaiveSMAPE float64 `json:"snaive_smape"`
 	NaiveMASE  float64 `json:"snaive_mase"`
+	// Coverage[i] is the share of test values inside the i-th prediction
+	// interval of the results (80% and 95% by default).
+	Coverage []float64 `json:"coverage"`
+
+	steps int
 }
 
 // Summary is the mean accuracy over a group of series. MASE means skip
@@ -119,6 +124,9 @@ type Summary struct {
 	NaiveSMAPE float64 `json:"snaive_smape"`
 	NaiveMASE  float64 `json:"snaive_mase"`
 	MASECount  int     `json:"mase_series"`
+	// Coverage is pooled over every forecast step of the group, so that it
+	// reads directly against the nominal levels.
+	Coverage []float64 `json:"coverage"`
 }
 
 // Evaluation is the accuracy per series, per period type and overall.
@@ -199,6 +207,17 @@ func Evaluate(series []Series, values Values, results []Result) (Evaluation, err
 			Series: s.Name, Period: s.Period, Model: rs[0].Model,
 			SMAPE: SMAPE(y, f), MASE: MASE(v.Train, y, f, s.Frequency),
 			NaiveSMAPE: SMAPE(y, nv), NaiveMASE: MASE(v.Train, y, nv, s.Frequency),
+			Coverage: make([]float64, len(rs[0].Lower)), steps: h,
+		}
+		for i := range h {
+			for l := range sc.Coverage {
+				if rs[i].Lower[l] <= y[i] && y[i] <= rs[i].Upper[l] {
+					sc.Coverage[l]++
+				}
+			}
+		}
+		for l := range sc.Coverage {
+			sc.Coverage[l] /= float64(h)
 		}
 		ev.Series = append(ev.Series, sc)
 		g := groups[s.Period]
@@ -239,10 +258,21 @@ func comparePeriods(a, b string) int {
 type accum struct {
 	n, nm                      int
 	smape, mase, nsmape, nmase float64
+	steps                      int
+	inside                     []float64
 }
 
 func (a *accum) add(s Score) {
 	a.n++
+	if a.inside == nil {
+		a.inside = make([]float64, len(s.Coverage))
+	}
+	for l, c := range s.Coverage {
+		if l < len(a.inside) {
+			a.inside[l] += c * float64(s.steps)
+		}
+	}
+	a.steps += s.steps
 	a.smape += s.SMAPE
 	a.nsmape += s.NaiveSMAPE
 	if !math.IsNaN(s.MASE) && !math.IsNaN(s.NaiveMASE) {
@@ -261,6 +291,9 @@ func (a *accum) summary(period string) Summary {
 	if a.nm > 0 {
 		s.MASE = a.mase / float64(a.nm)
 		s.NaiveMASE = a.nmase / float64(a.nm)
+	}
+	for _, in := range a.inside {
+		s.Coverage = append(s.Coverage, in/float64(max(a.steps, 1)))
 	}
 	return s
 }
