@@ -16,6 +16,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/quarterdeck/quarterdeck/internal/crm"
+	"github.com/quarterdeck/quarterdeck/internal/demo"
 	"github.com/quarterdeck/quarterdeck/internal/store/storetest"
 	"github.com/quarterdeck/quarterdeck/internal/web"
 )
@@ -153,5 +154,63 @@ func waitTrue(t *testing.T, ctx context.Context, js string) {
 			t.Fatalf("waited 15s for %s (last error %v)", js, err)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// demoSession is a browser logged in to a demo organisation served over
+// real HTTP, with helpers that fail the test on error.
+type demoSession struct {
+	t   *testing.T
+	ctx context.Context
+	url string
+}
+
+// loginToDemo generates a 3,000-deal demo organisation, serves it, and logs
+// in as the first demo login that pick accepts.
+func loginToDemo(t *testing.T, bctx context.Context, pick func(demo.Login) bool) (*demoSession, demo.Login) {
+	t.Helper()
+	s := storetest.OpenDuckDB(t)
+	sum, err := demo.Generate(context.Background(), s, demo.Config{Seed: 7, Opportunities: 3000, Now: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var who demo.Login
+	for _, l := range sum.Logins {
+		if who.Email == "" && pick(l) {
+			who = l
+		}
+	}
+	if who.Email == "" {
+		t.Fatalf("no suitable login among the demo logins %+v", sum.Logins)
+	}
+	srv, err := web.NewServer(web.Config{}, s, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	t.Cleanup(ts.Close)
+	ds := &demoSession{t: t, ctx: bctx, url: ts.URL}
+	ds.step(chromedp.Navigate(ts.URL+"/login"),
+		chromedp.WaitVisible(`input[name=email]`),
+		chromedp.SendKeys(`input[name=email]`, who.Email),
+		chromedp.SendKeys(`input[name=password]`, who.Password),
+		chromedp.Click(`button[type=submit]`),
+		chromedp.WaitVisible(`h1`))
+	return ds, who
+}
+
+func (ds *demoSession) text(sel string) string {
+	ds.t.Helper()
+	v, err := chromedp.Run(ds.ctx, chromedp.Text(sel))
+	if err != nil {
+		ds.t.Fatalf("read %s: %v", sel, err)
+	}
+	return v
+}
+
+func (ds *demoSession) step(steps ...chromedp.Action[chromedp.Void]) {
+	ds.t.Helper()
+	if err := chromedp.Do(ds.ctx, steps...); err != nil {
+		ds.t.Fatal(err)
 	}
 }

@@ -1,19 +1,12 @@
 package web_test
 
 import (
-	"context"
-	"io"
-	"log/slog"
-	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/quarterdeck/quarterdeck/internal/crm"
 	"github.com/quarterdeck/quarterdeck/internal/demo"
-	"github.com/quarterdeck/quarterdeck/internal/store/storetest"
-	"github.com/quarterdeck/quarterdeck/internal/web"
 )
 
 // TestBrowserDashboard logs in to a demo organisation as a first-line
@@ -21,49 +14,10 @@ import (
 // down to a rep, without a browser console error.
 func TestBrowserDashboard(t *testing.T) {
 	bctx, problems := newBrowser(t)
-	s := storetest.OpenDuckDB(t)
-	sum, err := demo.Generate(context.Background(), s, demo.Config{Seed: 7, Opportunities: 3000, Now: time.Now()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mgr demo.Login
-	for _, l := range sum.Logins {
-		if l.Role == crm.RoleManager && strings.Contains(l.Sees, "team ") {
-			mgr = l
-		}
-	}
-	if mgr.Email == "" {
-		t.Fatalf("no first-line manager among the demo logins %+v", sum.Logins)
-	}
-	srv, err := web.NewServer(web.Config{}, s, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv)
-	defer ts.Close()
-	text := func(sel string) string {
-		t.Helper()
-		v, err := chromedp.Run(bctx, chromedp.Text(sel))
-		if err != nil {
-			t.Fatalf("read %s: %v", sel, err)
-		}
-		return v
-	}
-	step := func(steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(bctx, steps...); err != nil {
-			t.Fatal(err)
-		}
-	}
-	step(chromedp.Navigate(ts.URL+"/login"),
-		chromedp.WaitVisible(`input[name=email]`),
-		chromedp.SendKeys(`input[name=email]`, mgr.Email),
-		chromedp.SendKeys(`input[name=password]`, mgr.Password),
-		chromedp.Click(`button[type=submit]`),
-		chromedp.WaitVisible(`h1`),
-		chromedp.Click(`nav a[href="/dashboard"]`),
+	ds, _ := loginToDemo(t, bctx, func(l demo.Login) bool { return l.Role == crm.RoleManager && strings.Contains(l.Sees, "team ") })
+	ds.step(chromedp.Click(`nav a[href="/dashboard"]`),
 		chromedp.WaitVisible(`.tiles`))
-	if h := text(`h1`); !strings.Contains(h, "Sales dashboard") {
+	if h := ds.text(`h1`); !strings.Contains(h, "Sales dashboard") {
 		t.Fatalf("dashboard heading %q", h)
 	}
 	// Change the period filter to the last fiscal year and apply it.
@@ -71,11 +25,11 @@ func TestBrowserDashboard(t *testing.T) {
 	if err != nil || len(years) < 2 {
 		t.Fatalf("period options %v %v", years, err)
 	}
-	step(chromedp.SetValue(`select[name=period]`, years[1]),
+	ds.step(chromedp.SetValue(`select[name=period]`, years[1]),
 		chromedp.Click(`.filters button`))
 	waitTrue(t, bctx, `location.search.includes("period=`+years[1]+`") && document.readyState === "complete"`)
-	step(chromedp.WaitVisible(`figure.chart img`))
-	if h := text(`h1`); !strings.Contains(h, years[1]) {
+	ds.step(chromedp.WaitVisible(`figure.chart img`))
+	if h := ds.text(`h1`); !strings.Contains(h, years[1]) {
 		t.Errorf("after choosing %s the heading is %q", years[1], h)
 	}
 	loc, err := chromedp.Run(bctx, chromedp.Location())
@@ -86,27 +40,27 @@ func TestBrowserDashboard(t *testing.T) {
 	if err != nil || imgs < 4 {
 		t.Errorf("%d charts rendered (%v), want at least 4", imgs, err)
 	}
-	won := text(`.tiles .tile:first-child .big`)
+	won := ds.text(`.tiles .tile:first-child .big`)
 	if won == "" || won == "–" {
 		t.Errorf("won tile is %q", won)
 	}
 	screenshot(t, bctx, "dashboard-manager")
 	// Drill down to the first rep of the team.
-	rep := text(`#by-rep tbody tr:first-child a`)
-	step(chromedp.Click(`#by-rep tbody tr:first-child a`))
+	rep := ds.text(`#by-rep tbody tr:first-child a`)
+	ds.step(chromedp.Click(`#by-rep tbody tr:first-child a`))
 	waitTrue(t, bctx, `location.search.includes("rep_id=") && document.readyState === "complete"`)
-	step(chromedp.WaitVisible(`.tiles`))
-	if l := text(`.lede`); !strings.Contains(l, "One rep") {
+	ds.step(chromedp.WaitVisible(`.tiles`))
+	if l := ds.text(`.lede`); !strings.Contains(l, "One rep") {
 		t.Errorf("drill-down to %s shows %q", rep, l)
 	}
 	loc, _ = chromedp.Run(bctx, chromedp.Location())
 	if !strings.Contains(loc, "rep_id=") || !strings.Contains(loc, "period="+years[1]) {
 		t.Errorf("drill-down lost the filters: %s", loc)
 	}
-	step(chromedp.Click(`nav a[href="/performers"]`), chromedp.WaitVisible(`#top`))
+	ds.step(chromedp.Click(`nav a[href="/performers"]`), chromedp.WaitVisible(`#top`))
 	screenshot(t, bctx, "performers-manager")
-	step(chromedp.Click(`nav a[href="/quality"]`), chromedp.WaitVisible(`#findings`))
-	if rows := text(`#findings tbody`); !strings.Contains(rows, "Duplicate accounts") {
+	ds.step(chromedp.Click(`nav a[href="/quality"]`), chromedp.WaitVisible(`#findings`))
+	if rows := ds.text(`#findings tbody`); !strings.Contains(rows, "Duplicate accounts") {
 		t.Errorf("quality page shows %q", rows)
 	}
 	screenshot(t, bctx, "quality-manager")

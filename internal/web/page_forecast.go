@@ -107,17 +107,11 @@ func (srv *Server) renderForecast(w http.ResponseWriter, r *http.Request, status
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	choices, err := srv.filterChoices(r)
+	choices, periods, err := srv.periodChoices(r)
 	if err != nil {
 		srv.log.Error("forecast", "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
-	}
-	var periods []string
-	for _, p := range choices.Periods {
-		if p != "all" {
-			periods = append(periods, p)
-		}
 	}
 	charts, err := cached(srv, r, fmt.Sprintf("charts|%+v", fq), func() ([]chart, error) { return forecastCharts(fb.book, rep) })
 	if err != nil {
@@ -329,17 +323,11 @@ func (srv *Server) handleForecastAccuracy(w http.ResponseWriter, r *http.Request
 		points = append(points, backtestRow{Team: p.Team, Method: methodName(p.Method), Period: p.Period, AsOf: p.AsOf.String(),
 			Forecast: money(p.Forecast), Actual: money(p.Actual), Error: signedPct(p.ErrorPct)})
 	}
-	choices, err := srv.filterChoices(r)
+	_, periods, err := srv.periodChoices(r)
 	if err != nil {
 		srv.log.Error("forecast accuracy", "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
-	}
-	var periods []string
-	for _, p := range choices.Periods {
-		if p != "all" {
-			periods = append(periods, p)
-		}
 	}
 	srv.render(w, r, http.StatusOK, "forecast_accuracy", map[string]any{
 		"Period": period, "Periods": periods, "Snapshots": snapRows, "Summary": summary, "Points": points, "Grain": bt.Grain,
@@ -392,4 +380,20 @@ func (srv *Server) handleForecastDealsPage(w http.ResponseWriter, r *http.Reques
 		rows = append(rows, row)
 	}
 	srv.render(w, r, http.StatusOK, "forecast_deals", map[string]any{"Model": d.Model, "Deals": rows})
+}
+
+// periodChoices are the fiscal periods of the dashboard's filter, without
+// "all time": a forecast is always of one period.
+func (srv *Server) periodChoices(r *http.Request) (filterChoices, []string, error) {
+	choices, err := srv.filterChoices(r)
+	if err != nil {
+		return choices, nil, err
+	}
+	var periods []string
+	for _, p := range choices.Periods {
+		if p != "all" {
+			periods = append(periods, p)
+		}
+	}
+	return choices, periods, nil
 }
