@@ -3,6 +3,7 @@ package forecast_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"math"
 	"strings"
 	"testing"
@@ -307,4 +308,34 @@ func TestSnapshotsFeedAccuracyKPI(t *testing.T) {
 			t.Errorf("accuracy under a region filter: %+v", k.ForecastAccuracy)
 		}
 	})
+}
+
+func TestRunDailySnapshotsAtStart(t *testing.T) {
+	s := storetest.OpenDuckDB(t)
+	handOrg(t, s)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	today := day("2025-02-15")
+	go func() {
+		defer close(done)
+		forecast.RunDaily(ctx, s, slog.New(slog.DiscardHandler), time.Hour, func() time.Time { return today.Add(10 * time.Hour) })
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		last, err := s.LastSnapshotDay(context.Background())
+		storetest.Must(t, err)
+		if last.Equal(today) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no snapshot of %s after 30s (last %v)", today, last)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("RunDaily did not stop with its context")
+	}
 }
