@@ -152,6 +152,13 @@ func printReport(w io.Writer, r *forecast.Report) {
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "  %s\n", n)
 	}
+	if l := r.Leads; l != nil {
+		fmt.Fprintf(w, "Leads expected in %s: %s (80%%: %s – %s; %s)", l.Period, whole(l.Leads.Forecast), whole(*l.Leads.Lo80), whole(*l.Leads.Hi80), l.Leads.Note)
+		if l.Actual != nil {
+			fmt.Fprintf(w, "; actual %s", whole(*l.Actual))
+		}
+		fmt.Fprintln(w)
+	}
 	if len(r.Groups) > 0 {
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintln(tw, "\ngroup\twon\topen\tstage-weighted\thistory-weighted\t")

@@ -3,6 +3,7 @@ package forecast_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math"
 	"strings"
@@ -338,4 +339,64 @@ func TestRunDailySnapshotsAtStart(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("RunDaily did not stop with its context")
 	}
+}
+
+func TestLeadDemand(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		o := storetest.NewOrg(t, s)
+		// Months 2023-01 .. 2024-12 bring 2, 4, 6, ... 48 leads to rep A1,
+		// and one a month to rep B: a straight line a trend model extends.
+		// (Written in one statement per month, with ids far above the
+		// store's: a create per lead would take most of a minute.)
+		id := 1_000_000
+		for i := range 24 {
+			at := time.Date(2023, time.Month(1+i), 10, 9, 0, 0, 0, time.UTC)
+			var vals []string
+			for k := range 2*(i+1) + 1 {
+				owner := o.RepA1.ID
+				if k == 0 {
+					owner = o.RepB.ID
+				}
+				id++
+				vals = append(vals, fmt.Sprintf("(%d, 'Lead', 'new', %d, TIMESTAMP '%s')", id, owner, at.Format("2006-01-02 15:04:05")))
+			}
+			_, err := s.DB().ExecContext(ctx, `INSERT INTO leads (id, company, status, owner_id, created_at) VALUES `+strings.Join(vals, ", "))
+			storetest.Must(t, err)
+		}
+		cal, err := s.Calendar(ctx)
+		storetest.Must(t, err)
+		month := func(s string) crm.Period {
+			p, err := cal.ParsePeriod(s)
+			storetest.Must(t, err)
+			return p
+		}
+		for _, c := range []struct {
+			who      crm.Principal
+			period   string
+			want     float64
+			history  int
+			lastHist float64
+		}{
+			{crm.System, "FY2025-M01", 51, 24, 49},            // 2·25 + 1
+			{storetest.As(o.RepA1), "FY2025-M01", 50, 24, 48}, // the rep's own leads only
+			{storetest.As(o.RepA1), "FY2025-M03", 54, 24, 48}, // three months ahead
+		} {
+			ld, err := forecast.ForecastLeads(ctx, s, c.who, month(c.period), day("2025-01-01"))
+			storetest.Must(t, err)
+			if math.Abs(ld.Leads.Forecast-c.want) > 1 || len(ld.History) != c.history || ld.History[c.history-1].Value != c.lastHist ||
+				*ld.Leads.Lo80 > ld.Leads.Forecast || *ld.Leads.Hi80 < ld.Leads.Forecast {
+				t.Errorf("%v %s: %+v (history %d), want about %v", c.who, c.period, ld.Leads, len(ld.History), c.want)
+			}
+		}
+		// A quarter: the sums of its months; too few quarters for a model yet.
+		if _, err := forecast.ForecastLeads(ctx, s, crm.System, month("FY2023-Q4"), day("2023-10-01")); !errors.Is(err, crm.ErrInvalid) {
+			t.Errorf("three quarters of history gave %v", err)
+		}
+		ld, err := forecast.ForecastLeads(ctx, s, crm.System, month("FY2024-Q4"), day("2025-01-01"))
+		storetest.Must(t, err)
+		if ld.Actual == nil || *ld.Actual != 45+47+49 || len(ld.History) != 7 || ld.History[0].Value != 3+5+7 {
+			t.Errorf("quarter: actual %v, history %+v", ld.Actual, ld.History)
+		}
+	})
 }

@@ -2,6 +2,7 @@ package forecast
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -22,9 +23,10 @@ type Query struct {
 // Report is a period's forecast with the submitted calls beside it.
 type Report struct {
 	PeriodForecast
-	Groups []Group    `json:"groups,omitempty"`
-	Calls  []CallLine `json:"calls"`
-	Model  *WinModel  `json:"win_model,omitempty"`
+	Groups []Group     `json:"groups,omitempty"`
+	Calls  []CallLine  `json:"calls"`
+	Model  *WinModel   `json:"win_model,omitempty"`
+	Leads  *LeadDemand `json:"leads,omitempty"` // the whole scope's leads; not with a team filter
 }
 
 // Group is the forecast of one team's or rep's deals.
@@ -97,6 +99,18 @@ func (b *Book) Report(ctx context.Context, s *store.Store, p crm.Principal, q Qu
 			out.Groups = append(out.Groups, Group{ID: id, Name: name[id], PeriodForecast: *pf})
 		}
 		sort.Slice(out.Groups, func(i, j int) bool { return out.Groups[i].Name < out.Groups[j].Name })
+	}
+	if q.TeamID == 0 {
+		asOf := q.AsOf
+		if asOf.IsZero() {
+			asOf = b.Today
+		}
+		out.Leads, err = ForecastLeads(ctx, s, p, per, asOf)
+		if errors.Is(err, crm.ErrInvalid) {
+			out.Notes = append(out.Notes, "leads: "+err.Error())
+		} else if err != nil {
+			return nil, err
+		}
 	}
 	if p.Role == crm.RoleViewer {
 		return out, nil // viewers read aggregates: no one's call

@@ -134,6 +134,10 @@ func (srv *Server) renderForecast(w http.ResponseWriter, r *http.Request, status
 		}
 		tiles = append(tiles, tile{Label: e.Name, Value: e.Forecast, Note: note})
 	}
+	if l := rep.Leads; l != nil {
+		tiles = append(tiles, tile{Label: "Leads expected", Value: fmt.Sprintf("%.0f", l.Leads.Forecast),
+			Note: fmt.Sprintf("80%% interval %.0f – %.0f · %s", *l.Leads.Lo80, *l.Leads.Hi80, l.Leads.Note)})
+	}
 	var groups []groupRow
 	for _, g := range rep.Groups {
 		st, _ := g.Estimate(forecast.MethodStage)
