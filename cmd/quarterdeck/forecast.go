@@ -204,10 +204,7 @@ func (c cli) forecastDealsCommand() *cobra.Command {
 			if env.book.AggregatesOnly {
 				return crm.ErrForbidden
 			}
-			wm, err := env.book.ModelFor(cmd.Context(), env.s, env.p)
-			if err != nil {
-				return err
-			}
+			wm := env.book.TrainWinModel(env.book.Today)
 			scores := env.book.ScoreOpen(wm, nil, factors)
 			if limit > 0 && len(scores) > limit {
 				scores = scores[:limit]

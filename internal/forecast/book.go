@@ -67,9 +67,10 @@ type Book struct {
 	Open     []string // open stages in pipeline order
 	Calendar crm.FiscalCalendar
 	Today    time.Time // the day the book was loaded, 00:00 UTC
-	// AggregatesOnly is set for a viewer: the book holds the whole
-	// organisation for its totals, and no deal of it may be listed.
+	// AggregatesOnly is set for a viewer: the book shows the whole
+	// organisation's totals, and no deal of it may be listed.
 	AggregatesOnly bool
+	visible        func(*Deal) bool // the deals shown; nil for all (see ScopedTo)
 }
 
 // LoadOptions says what to load beyond deals and their history.
@@ -77,21 +78,54 @@ type LoadOptions struct {
 	Activities bool // activity times per deal, for win-probability features
 }
 
-// Load reads the deals p may see, with their history, into a Book.
+// Load reads the whole organisation's deals with their history into a
+// Book scoped to what p may see (see ScopedTo).
 func Load(ctx context.Context, s *store.Store, p crm.Principal, now time.Time, opt LoadOptions) (*Book, error) {
-	viewer := p.Role == crm.RoleViewer
-	if viewer {
-		p = crm.System // aggregates only: ScoreOpen lists nothing for a viewer
-	}
-	cond, err := s.OwnerCondition(ctx, p, "o.owner_id")
+	b, err := LoadAll(ctx, s, now, opt)
 	if err != nil {
 		return nil, err
 	}
+	return b.ScopedTo(ctx, s, p)
+}
+
+// ScopedTo is the book as p sees it, sharing b's deals: every amount,
+// count, deal and series it reports covers only the deals p may see (a
+// rep's own, a manager's team's), while what is learned (conversion rates,
+// sales cycles, the win-probability model) comes from the whole
+// organisation. Those are weights over stages, ages and segments, nobody's
+// deals, and a rep's own history is far too thin to learn from. A viewer
+// sees totals only: AggregatesOnly is set and ScoreOpen lists nothing.
+func (b *Book) ScopedTo(ctx context.Context, s *store.Store, p crm.Principal) (*Book, error) {
+	f, err := s.OwnerFilter(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	v := *b
+	v.AggregatesOnly = p.Role == crm.RoleViewer
+	v.visible = nil
+	if all, ids := f.Owners(); !all {
+		owners := make(map[int64]bool, len(ids))
+		for _, id := range ids {
+			owners[id] = true
+		}
+		v.visible = func(d *Deal) bool { return owners[d.OwnerID] }
+	}
+	return &v, nil
+}
+
+// shows reports whether the book shows d and keep (when set) lets it through.
+func (b *Book) shows(d *Deal, keep func(*Deal) bool) bool {
+	return (b.visible == nil || b.visible(d)) && (keep == nil || keep(d))
+}
+
+// LoadAll reads every deal of the organisation, with its history, into a
+// Book that shows them all. Callers scope it before showing anything.
+func LoadAll(ctx context.Context, s *store.Store, now time.Time, opt LoadOptions) (*Book, error) {
 	cal, err := s.Calendar(ctx)
 	if err != nil {
 		return nil, err
 	}
-	b := &Book{Stages: map[string]Stage{}, Calendar: cal, Today: day(now), AggregatesOnly: viewer}
+	b := &Book{Stages: map[string]Stage{}, Calendar: cal, Today: day(now)}
 	stages, err := s.Stages(ctx)
 	if err != nil {
 		return nil, err
@@ -109,7 +143,7 @@ func Load(ctx context.Context, s *store.Store, p crm.Principal, now time.Time, o
 	}
 	conv := converter{rates: rates, cache: map[rateKey]float64{}}
 	db := s.DB()
-	n, err := countRows(ctx, db, `SELECT COUNT(*) FROM opportunities o WHERE `+cond)
+	n, err := countRows(ctx, db, `SELECT COUNT(*) FROM opportunities`)
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +157,7 @@ func Load(ctx context.Context, s *store.Store, p crm.Principal, now time.Time, o
 		LEFT JOIN accounts a ON a.id = o.account_id
 		LEFT JOIN (SELECT li.opportunity_id, MIN(pr.name) AS product FROM line_items li JOIN products pr ON pr.id = li.product_id
 			GROUP BY li.opportunity_id) lp ON lp.opportunity_id = o.id
-		WHERE `+cond+` ORDER BY o.id`)
+		ORDER BY o.id`)
 	if err != nil {
 		return nil, fmt.Errorf("forecast: read deals: %w", err)
 	}
@@ -168,11 +202,11 @@ func Load(ctx context.Context, s *store.Store, p crm.Principal, now time.Time, o
 	for i := range b.Deals {
 		index[b.Deals[i].ID] = i
 	}
-	if err := b.loadHistory(ctx, db, cond, index, factor, in); err != nil {
+	if err := b.loadHistory(ctx, db, index, factor, in); err != nil {
 		return nil, err
 	}
 	if opt.Activities {
-		if err := b.loadTouches(ctx, db, cond, index); err != nil {
+		if err := b.loadTouches(ctx, db, index); err != nil {
 			return nil, err
 		}
 	}
@@ -182,15 +216,14 @@ func Load(ctx context.Context, s *store.Store, p crm.Principal, now time.Time, o
 // loadHistory reads every history row into one slice, then hands each deal
 // its run of it: one allocation instead of millions of small appends, and
 // no sort in the database (each deal's few rows are sorted here).
-func (b *Book) loadHistory(ctx context.Context, db *sql.DB, cond string, index map[int64]int, factor map[int64]float64, in func(string) string) error {
-	rows, err := db.QueryContext(ctx, `SELECT h.opportunity_id, h.id, h.changed_at, h.stage, CAST(h.amount AS DOUBLE PRECISION), h.expected_close
-		FROM opportunity_history h JOIN opportunities o ON o.id = h.opportunity_id
-		WHERE `+cond)
+func (b *Book) loadHistory(ctx context.Context, db *sql.DB, index map[int64]int, factor map[int64]float64, in func(string) string) error {
+	rows, err := db.QueryContext(ctx, `SELECT opportunity_id, id, changed_at, stage, CAST(amount AS DOUBLE PRECISION), expected_close
+		FROM opportunity_history`)
 	if err != nil {
 		return fmt.Errorf("forecast: read stage history: %w", err)
 	}
 	defer rows.Close()
-	n, err := countRows(ctx, db, `SELECT COUNT(*) FROM opportunity_history h JOIN opportunities o ON o.id = h.opportunity_id WHERE `+cond)
+	n, err := countRows(ctx, db, `SELECT COUNT(*) FROM opportunity_history`)
 	if err != nil {
 		return err
 	}
@@ -232,15 +265,14 @@ func (b *Book) loadHistory(ctx context.Context, db *sql.DB, cond string, index m
 
 // loadTouches reads the times of the activities logged on deals, as Unix
 // days (a float scans much faster than a timestamp).
-func (b *Book) loadTouches(ctx context.Context, db *sql.DB, cond string, index map[int64]int) error {
-	rows, err := db.QueryContext(ctx, `SELECT a.opportunity_id, CAST(EXTRACT(EPOCH FROM a.occurred_at) AS DOUBLE PRECISION) / 86400
-		FROM activities a JOIN opportunities o ON o.id = a.opportunity_id
-		WHERE `+cond)
+func (b *Book) loadTouches(ctx context.Context, db *sql.DB, index map[int64]int) error {
+	rows, err := db.QueryContext(ctx, `SELECT opportunity_id, CAST(EXTRACT(EPOCH FROM occurred_at) AS DOUBLE PRECISION) / 86400
+		FROM activities WHERE opportunity_id IS NOT NULL`)
 	if err != nil {
 		return fmt.Errorf("forecast: read activities: %w", err)
 	}
 	defer rows.Close()
-	n, err := countRows(ctx, db, `SELECT COUNT(*) FROM activities a JOIN opportunities o ON o.id = a.opportunity_id WHERE `+cond)
+	n, err := countRows(ctx, db, `SELECT COUNT(*) FROM activities WHERE opportunity_id IS NOT NULL`)
 	if err != nil {
 		return err
 	}

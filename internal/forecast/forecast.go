@@ -47,7 +47,7 @@ func (f *PeriodForecast) Estimate(method string) (Estimate, bool) {
 type Request struct {
 	Period  crm.Period
 	AsOf    time.Time        // start of this day; default the book's day
-	Keep    func(*Deal) bool // limit the deals (a team); nil for all
+	Keep    func(*Deal) bool // limit the deals shown (a team); nil for all the book shows
 	History int              // earlier periods the history-weighted method learns from; default 8
 	Model   *WinModel        // trained win-probability model; nil leaves that method out
 	Series  bool             // add the time-series forecast
@@ -59,10 +59,10 @@ func (b *Book) Forecast(r Request) PeriodForecast {
 }
 
 // ForecastBy runs the methods for one period and reports them per group of
-// deals (a team, an owner). Probabilities are learned once, from every deal
-// the request keeps, and applied to each group: a small team gets the
-// organisation's history, not its own thin one. The time series is fitted
-// on each group's own bookings. The whole keeps key 0 when group says so.
+// the deals shown (a team, an owner). Probabilities are learned once, from
+// the whole organisation's history, and applied to each group: a rep or a
+// small team gets the organisation's experience, not its own thin one. The
+// time series and the usual inflow come from each group's own bookings.
 func (b *Book) ForecastBy(r Request, group func(*Deal) int64) map[int64]*PeriodForecast {
 	if r.AsOf.IsZero() {
 		r.AsOf = b.Today
@@ -86,7 +86,7 @@ func (b *Book) ForecastBy(r Request, group func(*Deal) int64) map[int64]*PeriodF
 	}
 	for i := range b.Deals {
 		d := &b.Deals[i]
-		if (r.Keep == nil || r.Keep(d)) && d.WonIn(r.Period.Start, r.Period.End) && d.Closed.Before(r.AsOf) {
+		if b.shows(d, r.Keep) && d.WonIn(r.Period.Start, r.Period.End) && d.Closed.Before(r.AsOf) {
 			sliceOf(group(d)).Won += d.Amount
 		}
 	}
@@ -168,7 +168,7 @@ func (b *Book) Bookings(g crm.Grain, before time.Time, keep func(*Deal) bool) ([
 	first := time.Time{}
 	for i := range b.Deals {
 		d := &b.Deals[i]
-		if (keep == nil || keep(d)) && (first.IsZero() || d.Created.Before(first)) {
+		if b.shows(d, keep) && (first.IsZero() || d.Created.Before(first)) {
 			first = d.Created
 		}
 	}
@@ -185,7 +185,7 @@ func (b *Book) Bookings(g crm.Grain, before time.Time, keep func(*Deal) bool) ([
 	}
 	for i := range b.Deals {
 		d := &b.Deals[i]
-		if (keep != nil && !keep(d)) || !d.Won || d.Closed.IsZero() || d.Closed.Before(pers[0].Start) || !d.Closed.Before(pers[len(pers)-1].End) {
+		if !b.shows(d, keep) || !d.Won || d.Closed.IsZero() || d.Closed.Before(pers[0].Start) || !d.Closed.Before(pers[len(pers)-1].End) {
 			continue
 		}
 		p := b.Calendar.PeriodOf(d.Closed, g)

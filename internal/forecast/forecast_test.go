@@ -400,3 +400,30 @@ func TestLeadDemand(t *testing.T) {
 		}
 	})
 }
+
+// A rep's book shows only their deals but learns from the organisation's.
+func TestScopedBookLearnsFromOrganisation(t *testing.T) {
+	s := storetest.OpenDuckDB(t)
+	o := handOrg(t, s)
+	ctx := context.Background()
+	q2 := crm.Period{Grain: crm.GrainQuarter, Year: 2025, Number: 2, Start: day("2025-04-01"), End: day("2025-07-01")}
+	for _, c := range []struct {
+		who  crm.Principal
+		open int
+	}{{crm.System, 4}, {storetest.As(o.RepA1), 2}, {storetest.As(o.RepB), 1}} {
+		b, err := forecast.Load(ctx, s, c.who, day("2026-06-01"), forecast.LoadOptions{})
+		storetest.Must(t, err)
+		// As of 2025-01-15 (the same day of Q1) six deals were open and
+		// expected in Q1: A, B, C and the three Prospecting deals.
+		pf := b.Forecast(forecast.Request{Period: q2, AsOf: day("2025-04-15")})
+		hi, _ := pf.Estimate(forecast.MethodHistory)
+		if !strings.Contains(hi.Note, "6 deal-periods over 1 earlier periods") {
+			t.Errorf("%v learned: %s", c.who, hi.Note)
+		}
+		// Open on 2025-04-15: A (overdue, so expected now) and the three
+		// Prospecting deals, as far as each may see them.
+		if pf.OpenCount != c.open {
+			t.Errorf("%v sees %d open deals, want %d", c.who, pf.OpenCount, c.open)
+		}
+	}
+}

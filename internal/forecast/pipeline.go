@@ -42,14 +42,19 @@ func (s *Slice) OpenAmount() float64 {
 	return sum
 }
 
-// SliceAt cuts the book at the start of day asOf for period per. keep, when
-// set, limits the deals (to one team, say).
+// SliceAt cuts the deals the book shows at the start of day asOf for period
+// per. keep, when set, limits them further (to one team, say).
 func (b *Book) SliceAt(asOf time.Time, per crm.Period, cycle time.Duration, keep func(*Deal) bool) Slice {
+	return b.slice(asOf, per, cycle, func(d *Deal) bool { return b.shows(d, keep) })
+}
+
+// slice is SliceAt over the deals filter lets through, all when nil.
+func (b *Book) slice(asOf time.Time, per crm.Period, cycle time.Duration, filter func(*Deal) bool) Slice {
 	s := Slice{AsOf: asOf, Period: per}
 	from := per.Start
 	for i := range b.Deals {
 		d := &b.Deals[i]
-		if keep != nil && !keep(d) {
+		if filter != nil && !filter(d) {
 			continue
 		}
 		if d.WonIn(per.Start, per.End) && d.Closed.Before(asOf) {
@@ -72,7 +77,7 @@ func (b *Book) Actual(per crm.Period, keep func(*Deal) bool) float64 {
 	sum := 0.0
 	for i := range b.Deals {
 		d := &b.Deals[i]
-		if (keep == nil || keep(d)) && d.WonIn(per.Start, per.End) {
+		if b.shows(d, keep) && d.WonIn(per.Start, per.End) {
 			sum += d.Amount
 		}
 	}
@@ -140,8 +145,9 @@ type stageAgeSeg struct {
 
 // LearnConversion replays up to periods earlier periods at the same offset
 // from their start as s.AsOf is from s.Period's start, keeping only periods
-// that had ended by s.AsOf (their outcome was known then). keep limits the
-// deals as in SliceAt.
+// that had ended by s.AsOf (their outcome was known then). Probabilities
+// come from every deal of the organisation; the inflow, per group, from the
+// deals shown that keep lets through.
 func (b *Book) LearnConversion(s *Slice, periods int, cycle time.Duration, keep func(*Deal) bool, group func(*Deal) int64) *Conversion {
 	cv := &Conversion{inflow: map[int64]float64{}, stage: map[string]cell{}, stageAge: map[stageAge]cell{}, stageAgeSeg: map[stageAgeSeg]cell{}, prior: map[string]float64{}}
 	for name, st := range b.Stages {
@@ -155,7 +161,7 @@ func (b *Book) LearnConversion(s *Slice, periods int, cycle time.Duration, keep 
 		if per.End.After(s.AsOf) {
 			continue
 		}
-		past := b.SliceAt(at, per, cycle, keep)
+		past := b.slice(at, per, cycle, nil)
 		if len(past.Open) == 0 && cv.Periods > 0 {
 			break // before the organisation's history began
 		}
@@ -166,7 +172,7 @@ func (b *Book) LearnConversion(s *Slice, periods int, cycle time.Duration, keep 
 		}
 		for i := range b.Deals {
 			d := &b.Deals[i]
-			if (keep == nil || keep(d)) && !inSlice[d] && d.WonIn(at, per.End) {
+			if b.shows(d, keep) && !inSlice[d] && d.WonIn(at, per.End) {
 				cv.inflow[group(d)] += d.Amount
 			}
 		}

@@ -83,9 +83,7 @@ func (b *Book) Report(ctx context.Context, s *store.Store, p crm.Principal, q Qu
 		keep = func(d *Deal) bool { return under[d.TeamID] }
 	}
 	if q.WinProb && model == nil {
-		if model, err = b.ModelFor(ctx, s, p); err != nil {
-			return nil, err
-		}
+		model = b.TrainWinModel(b.Today)
 	}
 	r := Request{Period: per, AsOf: q.AsOf, Keep: keep, Model: model, Series: true}
 	out := &Report{PeriodForecast: b.Forecast(r), Model: model, Calls: []CallLine{}}

@@ -1,16 +1,13 @@
 package forecast
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"math"
 	"sort"
 	"time"
 
-	"github.com/quarterdeck/quarterdeck/internal/crm"
 	"github.com/quarterdeck/quarterdeck/internal/forecast/winprob"
-	"github.com/quarterdeck/quarterdeck/internal/store"
 )
 
 // WinModel is the per-deal win-probability model trained as of a day, with
@@ -57,7 +54,8 @@ const holdoutFraction = 0.2
 const MaxTrainingDeals = 200_000
 
 // TrainWinModel trains logistic regression, gradient-boosted trees and the
-// naive-Bayes baseline on the deals closed before asOf, measures them on
+// naive-Bayes baseline on the organisation's deals closed before asOf (a
+// scoped book learns from all of them, as ScopedTo explains), measures them on
 // the latest fifth, and refits the best of them (by Brier score) on every
 // closed deal for scoring. With fewer than 200 won and 200 lost deals it
 // trains nothing and says so: forecasts then rely on the history-weighted
@@ -144,28 +142,6 @@ type DealScore struct {
 	Factors     []winprob.Factor `json:"factors,omitempty"`
 }
 
-// OrgModel trains the win-probability model on the whole organisation's
-// closed deals as of now's day. A rep's or a small team's own deals are far
-// too few to train on (200 won and 200 lost are needed), and the model holds
-// only weights over deal features, no one's deals: callers apply it to the
-// book of whoever asks.
-func OrgModel(ctx context.Context, s *store.Store, now time.Time) (*WinModel, error) {
-	b, err := Load(ctx, s, crm.System, now, LoadOptions{Activities: true})
-	if err != nil {
-		return nil, err
-	}
-	return b.TrainWinModel(b.Today), nil
-}
-
-// ModelFor is OrgModel, or the book's own model when the book already is
-// the whole organisation's.
-func (b *Book) ModelFor(ctx context.Context, s *store.Store, p crm.Principal) (*WinModel, error) {
-	if p.Role.SeesAll() || p.Role == crm.RoleViewer {
-		return b.TrainWinModel(b.Today), nil
-	}
-	return OrgModel(ctx, s, b.Today)
-}
-
 // ScoreOpen scores the deals open on the book's day (all, or those keep
 // lets through), most valuable expected win first, explaining each with
 // its top k factors.
@@ -178,7 +154,7 @@ func (b *Book) ScoreOpen(m *WinModel, keep func(*Deal) bool, k int) []DealScore 
 	var out []DealScore
 	for i := range b.Deals {
 		d := &b.Deals[i]
-		if (keep != nil && !keep(d)) || !d.OpenAt(b.Today) {
+		if !b.shows(d, keep) || !d.OpenAt(b.Today) {
 			continue
 		}
 		st := b.StateAt(d, b.Today, cycle)

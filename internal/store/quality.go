@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"slices"
 
 	"github.com/quarterdeck/quarterdeck/internal/crm"
 )
@@ -48,3 +49,7 @@ func (s *Store) OwnerCondition(ctx context.Context, p crm.Principal, column stri
 	}
 	return f.Condition(column), nil
 }
+
+// Owners lists the users whose records the filter lets through; all is
+// true (and the list empty) for the whole organisation.
+func (f OwnerFilter) Owners() (all bool, ids []int64) { return f.sc.all, slices.Clone(f.sc.users) }

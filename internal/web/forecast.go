@@ -25,17 +25,12 @@ func init() {
 	views["forecast_deals"] = []string{"layout.html", "forecast_deals.html"}
 }
 
-// forecastBook is a principal's book with the win-probability model: the
-// slow part of every forecast view, cached per principal and store version
-// in srv.cache (see cache.go).
-//
-// The model is the organisation's, trained once per store version on every
-// closed deal (as the daily snapshots do) and applied to the principal's own
-// book: a rep's or a small team's closed deals are far too few to train one
-// (it needs 200 won and 200 lost), and the model holds only aggregate
-// weights over deal features (stage, amount, product, segment...), no
-// owner's identity. The deals scored and explained are always the
-// principal's own.
+// forecastBook is a principal's view of the organisation's book with the
+// win-probability model. Loading the book and training the model are the
+// slow part of every forecast view: both are done once per store version
+// (see cache.go) and shared; each principal gets the book scoped to what
+// they may see (forecast.Book.ScopedTo), which learns from the whole
+// organisation but shows only their deals.
 type forecastBook struct {
 	book  *forecast.Book
 	model *forecast.WinModel
@@ -48,20 +43,21 @@ func (srv *Server) forecastBook(r *http.Request) (*forecastBook, error) {
 	if v, ok := srv.cache.get(key, version); ok {
 		return v.(*forecastBook), nil
 	}
-	b, err := forecast.Load(r.Context(), srv.store, p, time.Now(), forecast.LoadOptions{Activities: true})
+	const orgKey = "forecast-org"
+	org, ok := srv.cache.get(orgKey, version)
+	if !ok {
+		b, err := forecast.LoadAll(r.Context(), srv.store, time.Now(), forecast.LoadOptions{Activities: true})
+		if err != nil {
+			return nil, err
+		}
+		org = &forecastBook{book: b, model: b.TrainWinModel(b.Today)}
+		srv.cache.put(orgKey, version, org)
+	}
+	b, err := org.(*forecastBook).book.ScopedTo(r.Context(), srv.store, p)
 	if err != nil {
 		return nil, err
 	}
-	const modelKey = "forecast-model"
-	fb := &forecastBook{book: b}
-	if v, ok := srv.cache.get(modelKey, version); ok && v.(*forecast.WinModel).TrainedAt.Equal(b.Today) {
-		fb.model = v.(*forecast.WinModel)
-	} else {
-		if fb.model, err = b.ModelFor(r.Context(), srv.store, p); err != nil {
-			return nil, err
-		}
-		srv.cache.put(modelKey, version, fb.model)
-	}
+	fb := &forecastBook{book: b, model: org.(*forecastBook).model}
 	srv.cache.put(key, version, fb)
 	return fb, nil
 }
