@@ -289,6 +289,11 @@ func TestSnapshotsFeedAccuracyKPI(t *testing.T) {
 		if fa == nil || fa.Forecast != 140 || fa.Actual != 2000 || fa.ErrorPct != 93 || fa.AbsErrorPct != 93 {
 			t.Fatalf("forecast accuracy %+v", fa)
 		}
+		ov, err := metrics.ComputeOverview(ctx, s, crm.System, metrics.Filter{Period: "FY2025-Q1"}, metrics.OverviewOptions{})
+		storetest.Must(t, err)
+		if ov.KPIs.ForecastAccuracy == nil || *ov.KPIs.ForecastAccuracy != *fa {
+			t.Errorf("the overview's forecast accuracy %+v, the KPIs' %+v", ov.KPIs.ForecastAccuracy, fa)
+		}
 		// Rep B's own: C (400 × 0.2) and their Prospecting deal (300 × 0.1) = 110, nothing won.
 		k, err = metrics.Compute(ctx, s, storetest.As(o.RepB), metrics.Filter{Period: "FY2025-Q1"})
 		storetest.Must(t, err)

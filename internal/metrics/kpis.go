@@ -155,10 +155,8 @@ func Compute(ctx context.Context, s *store.Store, p crm.Principal, f Filter) (KP
 		return KPIs{}, err
 	}
 	k := out[0].KPIs
-	if f.Period != "" && (f == Filter{Period: f.Period, AsOf: f.AsOf}) && !sel.to.After(sel.today) {
-		if k.ForecastAccuracy, err = forecastAccuracy(ctx, s, p, k); err != nil {
-			return KPIs{}, err
-		}
+	if k.ForecastAccuracy, err = sel.forecastAccuracy(ctx, s, p, f, k); err != nil {
+		return KPIs{}, err
 	}
 	return k, nil
 }
@@ -569,9 +567,13 @@ func (sel *selection) attainment(k *KPIs, r *raw, quotas map[int64]decimal.Decim
 	}
 }
 
-// forecastAccuracy is nil when no snapshot was taken within the period or
-// nothing was won (the error is undefined).
-func forecastAccuracy(ctx context.Context, s *store.Store, p crm.Principal, k KPIs) (*ForecastAccuracy, error) {
+// forecastAccuracy is nil but for an ended period without other filters
+// (snapshots are kept per owner only), when a snapshot was taken within the
+// period and something was won (else the error is undefined).
+func (sel *selection) forecastAccuracy(ctx context.Context, s *store.Store, p crm.Principal, f Filter, k KPIs) (*ForecastAccuracy, error) {
+	if f.Period == "" || (f != Filter{Period: f.Period, AsOf: f.AsOf}) || sel.to.After(sel.today) {
+		return nil, nil
+	}
 	snaps, err := s.ForecastSnapshots(ctx, p, k.Period)
 	if err != nil {
 		return nil, err

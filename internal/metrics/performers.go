@@ -220,6 +220,9 @@ func ComputeOverview(ctx context.Context, s *store.Store, p crm.Principal, f Fil
 		ov.KPIs = total[0].KPIs
 		ov.Attainment, err = sel.attainmentList(ctx, s)
 	}
+	if err == nil {
+		ov.KPIs.ForecastAccuracy, err = sel.forecastAccuracy(ctx, s, p, f, ov.KPIs)
+	}
 	errs[3] = err
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {

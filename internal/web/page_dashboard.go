@@ -106,6 +106,10 @@ func kpiTiles(k metrics.KPIs) []tile {
 	}
 	t = append(t, tile{Label: "Meetings per seller", Value: ratioPlain(k.MeetingsPerSeller)},
 		tile{Label: "Acquisition cost", Value: moneyPtr(k.CustomerAcquisitionCost, cur), Note: "per new customer"})
+	if fa := k.ForecastAccuracy; fa != nil {
+		t = append(t, tile{Label: "Forecast accuracy", Value: fmt.Sprintf("%+.1f%%", fa.ErrorPct),
+			Note: fmt.Sprintf("history-weighted forecast of %s (%s) vs %s won", formatMoney(decimal.NewFromFloat(fa.Forecast), cur), fa.SnapshotDay, formatMoney(decimal.NewFromFloat(fa.Actual), cur))})
+	}
 	return t
 }
 
