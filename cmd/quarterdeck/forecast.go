@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -54,18 +53,6 @@ func (c cli) openForecast(cmd *cobra.Command, as string, now time.Time, activiti
 	return &forecastEnv{s: s, p: p, book: b}, nil
 }
 
-// principalFor is the system, or with --as the user of that email.
-func principalFor(cmd *cobra.Command, s *store.Store, as string) (crm.Principal, error) {
-	if as == "" {
-		return crm.System, nil
-	}
-	u, err := s.UserByEmail(cmd.Context(), as)
-	if err != nil {
-		return crm.Principal{}, err
-	}
-	return crm.Principal{UserID: u.ID, Role: u.Role}, nil
-}
-
 // dayFlag parses --today (default now): the day forecasts are made on.
 func dayFlag(v string) (time.Time, error) {
 	if v == "" {
@@ -76,12 +63,6 @@ func dayFlag(v string) (time.Time, error) {
 		return time.Time{}, crm.Invalid("forecast", "today", fmt.Sprintf("%q is not a date like 2026-03-31", v))
 	}
 	return t, nil
-}
-
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }
 
 func (c cli) forecastShowCommand() *cobra.Command {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -146,12 +145,10 @@ func writeEvaluationCSV(w io.Writer, ev *series.Evaluation) error {
 }
 
 func writeForecastJSON(w io.Writer, res []series.Result, ev *series.Evaluation) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
 	if ev == nil {
-		return enc.Encode(rows(res))
+		return writeJSON(w, rows(res))
 	}
-	return enc.Encode(struct {
+	return writeJSON(w, struct {
 		Forecasts  []forecastRow      `json:"forecasts"`
 		Evaluation *series.Evaluation `json:"evaluation"`
 	}{rows(res), ev})

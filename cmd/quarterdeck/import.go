@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -65,9 +64,7 @@ written and every bad row is listed as file:line: field: value: reason.
 			}
 			bar.done()
 			if asJSON && (err == nil || errors.Is(err, crm.ErrInvalid)) && res.Source != "" {
-				enc := json.NewEncoder(c.stdout)
-				enc.SetIndent("", "  ")
-				if encErr := enc.Encode(res); encErr != nil {
+				if encErr := writeJSON(c.stdout, res); encErr != nil {
 					return encErr
 				}
 			} else if err == nil {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -34,13 +33,9 @@ organisation or, with --as EMAIL, over what that user may see.`,
 				return err
 			}
 			defer s.Close()
-			p := crm.System
-			if as != "" {
-				u, err := s.UserByEmail(cmd.Context(), as)
-				if err != nil {
-					return err
-				}
-				p = crm.Principal{UserID: u.ID, Role: u.Role}
+			p, err := principalFor(cmd, s, as)
+			if err != nil {
+				return err
 			}
 			var out any
 			if by == "" {
@@ -64,9 +59,7 @@ organisation or, with --as EMAIL, over what that user may see.`,
 					return nil
 				}
 			}
-			enc := json.NewEncoder(c.stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(out)
+			return writeJSON(c.stdout, out)
 		},
 	}
 	fl := cmd.Flags()

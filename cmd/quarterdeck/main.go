@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -111,6 +112,25 @@ func (c cli) openStore(cmd *cobra.Command) (*store.Store, Config, error) {
 		return nil, Config{}, err
 	}
 	return s, cfg, nil
+}
+
+// principalFor is the system, or with --as the user of that email.
+func principalFor(cmd *cobra.Command, s *store.Store, as string) (crm.Principal, error) {
+	if as == "" {
+		return crm.System, nil
+	}
+	u, err := s.UserByEmail(cmd.Context(), as)
+	if err != nil {
+		return crm.Principal{}, err
+	}
+	return crm.Principal{UserID: u.ID, Role: u.Role}, nil
+}
+
+// writeJSON prints v as indented JSON, as every --json does.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 // printError writes err for a person: validation errors one field per line.

@@ -9,12 +9,11 @@ import (
 
 // Method names, as in the JSON, the snapshots and the pages.
 const (
-	MethodStage    = "stage_weighted"
-	MethodHistory  = "history_weighted"
-	MethodWinProb  = "win_probability"
-	MethodSeries   = "time_series"
-	MethodCommit   = "rep_commit"
-	methodNaiveWin = "naive_bayes" // baseline, reported in evaluations only
+	MethodStage   = "stage_weighted"
+	MethodHistory = "history_weighted"
+	MethodWinProb = "win_probability"
+	MethodSeries  = "time_series"
+	MethodCommit  = "rep_commit"
 )
 
 // Slice is the part of a period's forecast that comes from the book at one
@@ -70,28 +69,6 @@ func (b *Book) slice(asOf time.Time, per crm.Period, cycle time.Duration, filter
 		}
 	}
 	return s
-}
-
-// Actual is the amount won with a close date in the period.
-func (b *Book) Actual(per crm.Period, keep func(*Deal) bool) float64 {
-	sum := 0.0
-	for i := range b.Deals {
-		d := &b.Deals[i]
-		if b.shows(d, keep) && d.WonIn(per.Start, per.End) {
-			sum += d.Amount
-		}
-	}
-	return sum
-}
-
-// StageWeighted is won so far plus each open deal's amount times its stage's
-// probability.
-func (b *Book) StageWeighted(s *Slice) float64 {
-	sum := s.Won
-	for _, o := range s.Open {
-		sum += o.State.Amount * b.Stages[o.State.Stage].Probability
-	}
-	return sum
 }
 
 // ageBuckets bound days in the current stage.

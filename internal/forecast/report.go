@@ -75,11 +75,12 @@ func (b *Book) Report(ctx context.Context, s *store.Store, p crm.Principal, q Qu
 		return nil, err
 	}
 	var keep func(*Deal) bool
+	var under map[int64]bool // the team filter's teams; nil for all
 	if q.TeamID != 0 {
 		if _, ok := dir.teams[q.TeamID]; !ok {
 			return nil, crm.Invalid("forecast", "team_id", fmt.Sprintf("no team %d", q.TeamID))
 		}
-		under := dir.subtree(q.TeamID)
+		under = dir.subtree(q.TeamID)
 		keep = func(d *Deal) bool { return under[d.TeamID] }
 	}
 	if q.WinProb && model == nil {
@@ -127,7 +128,7 @@ func (b *Book) Report(ctx context.Context, s *store.Store, p crm.Principal, q Qu
 	for id, sub := range latest {
 		u := dir.users[id]
 		line := CallLine{UserID: id, Name: u.Name, Role: u.Role, ManagerID: u.ManagerID, Latest: sub, Versions: versions[id]}
-		if u.Role == crm.RoleRep && (keep == nil || keep(&Deal{TeamID: u.TeamID})) {
+		if u.Role == crm.RoleRep && (under == nil || under[u.TeamID]) {
 			repCommit += sub.Commit.InexactFloat64()
 			anyRep = true
 		}

@@ -314,9 +314,9 @@ func (rn *runner) stubAccount(key string, byName bool) int64 {
 	return id
 }
 
-// placeholderAccount is the account of deals that name none, when missing
+// noAccount is the "(no account)" account of deals that name none, when missing
 // records may be created.
-func (rn *runner) placeholderAccount() int64 {
+func (rn *runner) noAccount() int64 {
 	const name = "(no account)"
 	if id := rn.refs.accountName[normName(name)]; id > 0 {
 		return id

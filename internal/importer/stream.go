@@ -217,7 +217,7 @@ func convOpportunity(c *rowCtx, row []any) bool {
 	if a := c.account(opAccount); a != nil {
 		v.AccountID = *a
 	} else if _, given := c.raw(opAccount); !given && c.rn.opt.CreateMissing && !c.bad {
-		v.AccountID = c.rn.placeholderAccount()
+		v.AccountID = c.rn.noAccount()
 	}
 	if u := c.user(opOwner); u != nil {
 		v.OwnerID = *u

@@ -89,7 +89,7 @@ func (s *Store) SubmitForecast(ctx context.Context, p crm.Principal, sub *crm.Fo
 		}
 		sub.ID, sub.SubmittedBy, sub.SubmittedAt = id, p.UserID, s.now().UTC().Truncate(time.Microsecond)
 		cols := fieldsOf(reflect.TypeOf(*sub)).columns
-		if _, err := tx.ExecContext(ctx, "INSERT INTO forecast_submissions ("+columnList(cols)+") VALUES ("+placeholders(1, len(cols))+")", values(sub)...); err != nil {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO forecast_submissions ("+columnList(cols)+") VALUES ("+bindParams(1, len(cols))+")", values(sub)...); err != nil {
 			return fmt.Errorf("submit forecast: %w", err)
 		}
 		return s.audit(ctx, tx, p, "submit", "forecast_submission", sub.ID, nil, sub)
@@ -128,7 +128,7 @@ func (s *Store) SaveSnapshots(ctx context.Context, p crm.Principal, day crm.Date
 			}
 		}
 		cols := fieldsOf(reflect.TypeOf(crm.ForecastSnapshot{})).columns
-		stmt, err := tx.PrepareContext(ctx, "INSERT INTO forecast_snapshots ("+columnList(cols)+") VALUES ("+placeholders(1, len(cols))+")")
+		stmt, err := tx.PrepareContext(ctx, "INSERT INTO forecast_snapshots ("+columnList(cols)+") VALUES ("+bindParams(1, len(cols))+")")
 		if err != nil {
 			return err
 		}

@@ -88,7 +88,7 @@ func (s *Store) recordStageChange(ctx context.Context, q querier, p crm.Principa
 		ch.ChangedAt = v.CreatedAt
 	}
 	cols := fieldsOf(reflect.TypeOf(ch)).columns
-	_, err = q.ExecContext(ctx, "INSERT INTO opportunity_history ("+columnList(cols)+") VALUES ("+placeholders(1, len(cols))+")", values(ch)...)
+	_, err = q.ExecContext(ctx, "INSERT INTO opportunity_history ("+columnList(cols)+") VALUES ("+bindParams(1, len(cols))+")", values(ch)...)
 	if err != nil {
 		return fmt.Errorf("record stage history: %w", err)
 	}
@@ -147,7 +147,7 @@ func (s *Store) AddLineItem(ctx context.Context, p crm.Principal, li *crm.LineIt
 		}
 		li.ID = id
 		cols := fieldsOf(reflect.TypeOf(*li)).columns
-		if _, err := tx.ExecContext(ctx, "INSERT INTO line_items ("+columnList(cols)+") VALUES ("+placeholders(1, len(cols))+")", values(li)...); err != nil {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO line_items ("+columnList(cols)+") VALUES ("+bindParams(1, len(cols))+")", values(li)...); err != nil {
 			return fmt.Errorf("add line item: %w", err)
 		}
 		return s.audit(ctx, tx, p, "create", "line_item", id, nil, li)
@@ -179,7 +179,7 @@ func (s *Store) AddLeadEvent(ctx context.Context, p crm.Principal, e *crm.LeadEv
 	}
 	e.ID = id
 	cols := fieldsOf(reflect.TypeOf(*e)).columns
-	_, err = s.db.ExecContext(ctx, "INSERT INTO lead_events ("+columnList(cols)+") VALUES ("+placeholders(1, len(cols))+")", values(e)...)
+	_, err = s.db.ExecContext(ctx, "INSERT INTO lead_events ("+columnList(cols)+") VALUES ("+bindParams(1, len(cols))+")", values(e)...)
 	if err != nil {
 		return fmt.Errorf("add lead event: %w", err)
 	}

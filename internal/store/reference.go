@@ -52,7 +52,7 @@ func (s *Store) PutStage(ctx context.Context, p crm.Principal, st crm.Stage) err
 			return fmt.Errorf("replace stage: %w", err)
 		}
 		cols := fieldsOf(reflect.TypeOf(st)).columns
-		if _, err := tx.ExecContext(ctx, "INSERT INTO stages ("+columnList(cols)+") VALUES ("+placeholders(1, len(cols))+")", values(st)...); err != nil {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO stages ("+columnList(cols)+") VALUES ("+bindParams(1, len(cols))+")", values(st)...); err != nil {
 			return fmt.Errorf("save stage: %w", err)
 		}
 		return s.audit(ctx, tx, p, "put", "stage", 0, old, st)

@@ -279,7 +279,7 @@ func (r *Repo[T]) create(ctx context.Context, tx *sql.Tx, p crm.Principal, v *T)
 	}
 	setID(v, id)
 	cols := fieldsOf(reflect.TypeOf(*v)).columns
-	query := "INSERT INTO " + r.table + " (" + columnList(cols) + ") VALUES (" + placeholders(1, len(cols)) + ")"
+	query := "INSERT INTO " + r.table + " (" + columnList(cols) + ") VALUES (" + bindParams(1, len(cols)) + ")"
 	if _, err := tx.ExecContext(ctx, query, values(v)...); err != nil {
 		return r.writeError("create", err)
 	}

@@ -193,8 +193,8 @@ func (s *Store) UpdateSettings(ctx context.Context, p crm.Principal, st crm.Sett
 	})
 }
 
-// placeholders returns "$from, $from+1, ..." n times.
-func placeholders(from, n int) string {
+// bindParams returns the bind parameters "$from, $from+1, ..." n times.
+func bindParams(from, n int) string {
 	var b strings.Builder
 	for i := range n {
 		if i > 0 {

@@ -160,27 +160,6 @@ func TrainGBT(schema Schema, rows []Row, opts GBTOptions) (*GBT, error) {
 	return m, nil
 }
 
-// quantileCuts returns up to maxBins-1 distinct cut points from a
-// fixed-stride sample of feature f's non-missing values.
-func quantileCuts(rows []Row, f, maxBins int) []float64 {
-	stride := max(1, len(rows)/quantileSample)
-	vals := make([]float64, 0, len(rows)/stride+1)
-	for i := 0; i < len(rows); i += stride {
-		if x := rows[i].Num[f]; !isMissing(x) {
-			vals = append(vals, x)
-		}
-	}
-	slices.Sort(vals)
-	var cuts []float64
-	for b := 1; b < maxBins && len(vals) > 0; b++ {
-		q := vals[b*(len(vals)-1)/maxBins]
-		if len(cuts) == 0 || q > cuts[len(cuts)-1] {
-			cuts = append(cuts, q)
-		}
-	}
-	return cuts
-}
-
 func (m *GBT) numBin(f int, x float64) uint8 {
 	if isMissing(x) {
 		return 0

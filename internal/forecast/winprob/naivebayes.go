@@ -114,23 +114,7 @@ func TrainNaiveBayes(schema Schema, rows []Row, opts NaiveBayesOptions) (*NaiveB
 	// Features are independent, so bin them in parallel; each writes only
 	// its own slot, keeping results deterministic.
 	forEachParallel(len(schema.Numeric), func(k int) {
-		// Cut points from a fixed-stride sample: deciles of 100k values are
-		// as good as of 500k, and sorting dominated training time.
-		stride := max(1, len(rows)/quantileSample)
-		vals := make([]float64, 0, len(rows)/stride+1)
-		for i := 0; i < len(rows); i += stride {
-			if x := rows[i].Num[k]; !isMissing(x) {
-				vals = append(vals, x)
-			}
-		}
-		slices.Sort(vals)
-		var cuts []float64
-		for b := 1; b < opts.Bins && len(vals) > 0; b++ {
-			q := vals[b*(len(vals)-1)/opts.Bins]
-			if len(cuts) == 0 || q > cuts[len(cuts)-1] {
-				cuts = append(cuts, q)
-			}
-		}
+		cuts := quantileCuts(rows, k, opts.Bins)
 		m.cuts[k] = cuts
 		counts := make([]wl, len(cuts)+1)
 		for i := range rows {
@@ -234,8 +218,6 @@ func binOf(cuts []float64, x float64) int {
 }
 
 const nbClamp = 1e-4
-
-const quantileSample = 100_000
 
 // LogOdds returns the unclamped naive-Bayes log-odds for the row.
 func (m *NaiveBayes) LogOdds(r Row) float64 {
