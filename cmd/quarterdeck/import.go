@@ -30,9 +30,11 @@ Records are matched by their external id, so importing again updates them and
 records changes of stage, amount and close date in the stage history.
 
 By default the import is all or nothing: if any row is invalid nothing is
-written and every bad row is listed as file:line: field: value: reason.
---skip-invalid writes the valid rows and the rejected ones (with reasons) to
---rejects (default: rejects.csv).`,
+written, and the error counts the problems of each kind (file, field and
+reason, with the first lines), then lists the first 50 as
+file:line: field: value: reason (--json: all of them, and the counts).
+--skip-invalid writes the valid rows, prints the counts, and writes the
+rejected rows (with reasons) to --rejects (default: rejects.csv).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir := args[0]
@@ -69,6 +71,12 @@ written and every bad row is listed as file:line: field: value: reason.
 				}
 			} else if err == nil {
 				fmt.Fprintln(c.stdout, res.Summary())
+				if len(res.ProblemSummary) > 0 {
+					fmt.Fprintln(c.stdout, "problems by file, field and reason:")
+					for _, g := range res.ProblemSummary {
+						fmt.Fprintln(c.stdout, "  "+g.String())
+					}
+				}
 				if res.Rejected > 0 && rejects != "" {
 					fmt.Fprintf(c.stdout, "rejected rows and reasons: %s\n", rejects)
 				}

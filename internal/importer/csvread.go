@@ -22,7 +22,7 @@ import (
 type record struct {
 	line   int
 	fields []string
-	err    string // why the record could not be read; fields may be nil
+	err    string // why the record cannot be imported; fields are as read (nil for malformed CSV)
 }
 
 // csvReader reads one file.
@@ -110,7 +110,14 @@ func (c *csvReader) next() (record, error) {
 		if allEmpty(fields) {
 			continue
 		}
-		rec := record{line: line}
+		// A record that cannot be imported keeps its fields too, for the
+		// rejects file.
+		if len(c.slab) < len(fields) {
+			c.slab = make([]string, len(fields)*256)
+		}
+		rec := record{line: line, fields: c.slab[:len(fields):len(fields)]}
+		c.slab = c.slab[len(fields):]
+		copy(rec.fields, fields)
 		switch {
 		case len(fields) != len(c.header):
 			last, _ := c.r.FieldPos(len(fields) - 1)
@@ -120,13 +127,6 @@ func (c *csvReader) next() (record, error) {
 			}
 		case !validUTF8(fields):
 			rec.err = "not valid UTF-8 (save the file as UTF-8)"
-		default:
-			if len(c.slab) < len(fields) {
-				c.slab = make([]string, len(fields)*256)
-			}
-			rec.fields = c.slab[:len(fields):len(fields)]
-			c.slab = c.slab[len(fields):]
-			copy(rec.fields, fields)
 		}
 		return rec, nil
 	}

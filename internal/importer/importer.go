@@ -3,6 +3,9 @@ package importer
 import (
 	"context"
 	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -64,14 +67,84 @@ func (p Problem) String() string {
 	return b.String()
 }
 
+// ProblemGroup counts the problems of one kind: the same file, field and
+// reason, with the line numbers a reason may name written as "line N" (so
+// that "appears again in the file (first on line 7)" and "... line 9" are
+// one kind).
+type ProblemGroup struct {
+	File   string `json:"file"`
+	Field  string `json:"field"`
+	Value  string `json:"value"` // the value, when every problem of the group has the same one; else ""
+	Reason string `json:"reason"`
+	Count  int    `json:"count"`
+	Lines  []int  `json:"lines"` // the first lines of the group (at most 5), as examples
+}
+
+// maxGroupLines is how many example lines a ProblemGroup keeps.
+const maxGroupLines = 5
+
+// String is "count × file: field: value: reason (lines 3, 13, ...)" (empty parts left out).
+func (g ProblemGroup) String() string {
+	p := Problem{File: g.File, Field: g.Field, Value: g.Value, Reason: g.Reason}
+	s := fmt.Sprintf("%d × %s", g.Count, p.String())
+	if len(g.Lines) == 0 {
+		return s
+	}
+	lines := make([]string, len(g.Lines))
+	for i, l := range g.Lines {
+		lines[i] = strconv.Itoa(l)
+	}
+	word := "lines "
+	if len(lines) == 1 {
+		word = "line "
+	}
+	if g.Count > len(lines) {
+		lines = append(lines, "...")
+	}
+	return s + " (" + word + strings.Join(lines, ", ") + ")"
+}
+
+// lineNumber is a line number in a reason.
+var lineNumber = regexp.MustCompile(`\bline [0-9]+`)
+
+// SummarizeProblems groups problems (sorted by file and line, as in
+// Result.Problems) by file, field and reason, the largest group first
+// (groups of the same size in the order they first appear).
+func SummarizeProblems(ps []Problem) []ProblemGroup {
+	type key struct{ file, field, reason string }
+	index := map[key]int{}
+	out := []ProblemGroup{}
+	for _, p := range ps {
+		k := key{p.File, p.Field, lineNumber.ReplaceAllString(p.Reason, "line N")}
+		i, ok := index[k]
+		if !ok {
+			i = len(out)
+			index[k] = i
+			out = append(out, ProblemGroup{File: k.file, Field: k.field, Value: p.Value, Reason: k.reason})
+		}
+		g := &out[i]
+		g.Count++
+		if g.Value != p.Value {
+			g.Value = ""
+		}
+		if p.Line > 0 && len(g.Lines) < maxGroupLines {
+			g.Lines = append(g.Lines, p.Line)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b ProblemGroup) int { return b.Count - a.Count })
+	return out
+}
+
 // Result summarises an import.
 type Result struct {
-	Source   string        `json:"source"`    // salesforce, hubspot, or the mapping's source
-	RowsRead int64         `json:"rows_read"` // data rows read (a file mapped twice counts twice)
-	Written  int64         `json:"written"`   // rows stored (inserted or matched and updated)
-	Rejected int64         `json:"rejected"`  // rows not stored because of a problem
-	Problems []Problem     `json:"problems"`
-	Elapsed  time.Duration `json:"elapsed_ns"`
+	Source   string    `json:"source"`    // salesforce, hubspot, or the mapping's source
+	RowsRead int64     `json:"rows_read"` // data rows read (a file mapped twice counts twice)
+	Written  int64     `json:"written"`   // rows stored (inserted or matched and updated)
+	Rejected int64     `json:"rejected"`  // rows not stored because of a problem
+	Problems []Problem `json:"problems"`
+	// ProblemSummary is Problems grouped by file, field and reason, with counts.
+	ProblemSummary []ProblemGroup `json:"problem_summary"`
+	Elapsed        time.Duration  `json:"elapsed_ns"`
 	// PerEntity counts the rows written per table (accounts, opportunities, ...).
 	PerEntity map[string]int64 `json:"per_entity"`
 	// Inserted and Updated split Written: new records, and stored records
@@ -105,9 +178,12 @@ type Error struct {
 	Problems []Problem
 }
 
-// maxErrorLines bounds the problems spelled out in Error() (all are in Problems).
+// maxErrorLines bounds the problems, and the groups of problems, spelled out
+// in Error() (all are in Problems).
 const maxErrorLines = 50
 
+// Error says how many problems there are; when some are of the same kind,
+// the count of each kind (SummarizeProblems); then the first problems.
 func (e *Error) Error() string {
 	var b strings.Builder
 	n := len(e.Problems)
@@ -115,6 +191,21 @@ func (e *Error) Error() string {
 		b.WriteString("import: 1 problem, nothing stored:")
 	} else {
 		fmt.Fprintf(&b, "import: %d problems, nothing stored:", n)
+	}
+	if groups := SummarizeProblems(e.Problems); len(groups) < n {
+		b.WriteString("\n by file, field and reason:")
+		for i, g := range groups {
+			if i == maxErrorLines {
+				fmt.Fprintf(&b, "\n  ... and %d more kinds", len(groups)-maxErrorLines)
+				break
+			}
+			b.WriteString("\n  " + g.String())
+		}
+		if n > maxErrorLines {
+			fmt.Fprintf(&b, "\n the first %d:", maxErrorLines)
+		} else {
+			b.WriteString("\n each one:")
+		}
 	}
 	for i, p := range e.Problems {
 		if i == maxErrorLines {

@@ -13,7 +13,9 @@ import (
 
 // writeRejects writes the rejected rows to path as one CSV: the original
 // columns of every file that has rejects (by name, in order of first
-// appearance), then file, line, field and reason. The rows are read again
+// appearance), then file, line, field and reason. A record with more fields
+// than its header has the surplus joined to its last column (with the file's
+// delimiter), so that no value is lost. The rows are read again
 // from the files, so nothing but the rejected line numbers is kept in memory.
 func writeRejects(src *source, rejects map[lineKey][]Problem, path string) error {
 	var files []*filePlan
@@ -81,6 +83,15 @@ func writeRejects(src *source, rejects map[lineKey][]Problem, path string) error
 				if i < len(pos) {
 					out[pos[i]] = v
 				}
+			}
+			// A record with more fields than the header: the last column
+			// holds the rest of the record, as written.
+			if n := len(pos); n > 0 && len(rec.fields) > n {
+				sep := ","
+				if p.delim != 0 {
+					sep = string(p.delim)
+				}
+				out[pos[n-1]] = strings.Join(rec.fields[n-1:], sep)
 			}
 			var fields, reasons []string
 			for _, pr := range ps {

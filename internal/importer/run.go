@@ -106,6 +106,7 @@ func run(ctx context.Context, s *store.Store, src *source, opt Options) (Result,
 			continue
 		}
 		sortProblems(res.Problems)
+		res.ProblemSummary = SummarizeProblems(res.Problems)
 		switch {
 		case err == nil:
 			res.Committed = true
@@ -289,7 +290,11 @@ func (rn *runner) eachRecord(p *filePlan, fn func(rec record) error) error {
 		for _, rec := range batch {
 			rn.res.RowsRead++
 			if rec.err != "" {
-				rn.problem(p.name, rec.line, "", "", rec.err)
+				// A file mapped twice is read twice: say what is wrong with
+				// the record once.
+				if _, said := rn.rejects[lineKey{p.name, rec.line}]; !said {
+					rn.problem(p.name, rec.line, "", "", rec.err)
+				}
 				rn.res.Rejected++
 				continue
 			}

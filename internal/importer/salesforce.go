@@ -217,7 +217,7 @@ func eachRow(path string, fn func(get func(string) string)) error {
 		if err != nil {
 			return fmt.Errorf("import: %w", err)
 		}
-		if rec.fields == nil {
+		if rec.err != "" {
 			continue
 		}
 		fn(func(col string) string {
