@@ -97,6 +97,12 @@ var checkList = []check{
 		fix: "Merge leads that share an email address; duplicates inflate lead counts and conversion rates' denominators " +
 			"and can be routed to two reps.",
 		detail: func(e *env, v row) string { return fmt.Sprintf("email %q is used by %d leads", v.str(0), v.int(1)) }},
+	{id: "open_deal_zero_amount", title: "Open deals without an amount", severity: SeverityWarning,
+		fix: "Enter the amount each deal is expected to close for; the open and weighted pipeline, pipeline coverage and " +
+			"the pipeline forecasts count these deals as nothing.",
+		detail: func(e *env, v row) string {
+			return fmt.Sprintf("open (%s) with amount %s %s; created %s", v.str(0), money(v.float(1)), v.str(2), date(v.time(3)))
+		}},
 	{id: "past_close_date", title: "Open deals with an expected close date in the past", severity: SeverityWarning,
 		fix: "Have the owner close the deal as won or lost, or move its expected close date; " +
 			"overdue deals inflate the pipeline of periods that are over.",

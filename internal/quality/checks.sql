@@ -202,6 +202,12 @@ FROM leads l
 JOIN dup ON dup.email = LOWER(l.email)
 WHERE {{scope l.owner_id}}
 
+-- name: open_deal_zero_amount
+-- order: id
+SELECT 'opportunity' AS entity, o.id, o.external_id, o.name AS label, o.stage, CAST(o.amount AS DOUBLE PRECISION) AS amount, o.currency, o.created_at
+FROM opportunities o
+WHERE NOT o.is_closed AND o.amount <= 0 AND {{scope o.owner_id}}
+
 -- name: past_close_date
 -- order: expected_close, id
 SELECT 'opportunity' AS entity, o.id, o.external_id, o.name AS label, o.expected_close, o.stage

@@ -259,5 +259,9 @@ func newFixture(t testing.TB, s *store.Store) *fixture {
 	}
 	o = opp("SMB proposal (typo)", f.RepB, umbrella, "Proposal", "500000", q1end, time.Time{})
 	plant("deal_amount_outliers", "opportunity", o.ID, f.RepB.ID)
+
+	// An open deal whose amount is not known yet.
+	o = opp("Amount to come", f.RepB, f.Account, "Qualification", "0", q1end, time.Time{})
+	plant("open_deal_zero_amount", "opportunity", o.ID, f.RepB.ID)
 	return f
 }

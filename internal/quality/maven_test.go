@@ -64,6 +64,9 @@ func TestMavenDataSet(t *testing.T) {
 			}
 		default: // open, and the file has no expected close date
 			want["open_deal_no_close_date"]++
+			if r["close_value"] == "" || r["close_value"] == "0" {
+				want["open_deal_zero_amount"]++
+			}
 			want["stale_deals"]++ // every deal started before the import, and none has an activity
 		}
 	}
@@ -84,6 +87,9 @@ func TestMavenDataSet(t *testing.T) {
 				t.Logf("%s: %d", f.Check, f.Count) // a judgement, not a fact of the files
 			case f.Count != want[f.Check]:
 				t.Errorf("%s: %d, want %d (examples %+v)", f.Check, f.Count, want[f.Check], f.Examples)
+			}
+			if f.Passed != (f.Count == 0) {
+				t.Errorf("%s: passed %v with count %d", f.Check, f.Passed, f.Count)
 			}
 		}
 	})

@@ -1,6 +1,7 @@
 // Package quality checks the sales data before anyone trusts numbers built
 // on it: duplicates, broken references, fields a stage requires, stale and
-// overdue deals, outlier amounts, reps without quota, leads never answered.
+// overdue deals, open deals without an amount, outlier amounts, reps without
+// quota, leads never answered.
 //
 // Every check is one set-based SQL query over whole tables, written once for
 // DuckDB and PostgreSQL in checks.sql, that counts what it finds and returns
@@ -86,12 +87,13 @@ type Finding struct {
 	Title    string    `json:"title"`
 	Severity Severity  `json:"severity"`
 	Count    int64     `json:"count"`    // records found
+	Passed   bool      `json:"passed"`   // the check found nothing (Count is 0): show it as passed, whatever its severity
 	Examples []Example `json:"examples"` // at most MaxExamples; none for a viewer
 	Fix      string    `json:"fix"`      // how to put it right
 }
 
 // Report is every check's finding, in a stable order (worst severity first),
-// including the checks that found nothing.
+// including the checks that found nothing (Passed).
 type Report struct {
 	GeneratedAt time.Time          `json:"generated_at"`
 	Findings    []Finding          `json:"findings"`
@@ -148,6 +150,7 @@ func Run(ctx context.Context, s *store.Store, p crm.Principal, opt Options) (Rep
 		return Report{}, err
 	}
 	for _, f := range findings {
+		f.Passed = f.Count == 0
 		rep.Findings = append(rep.Findings, f)
 		rep.Totals[f.Severity] += f.Count
 	}

@@ -85,6 +85,9 @@ func TestChecksFindWhatWasPlanted(t *testing.T) {
 				if fd.Title == "" || fd.Fix == "" || !slices.Contains(quality.Severities, fd.Severity) {
 					t.Errorf("finding lacks title, fix or severity: %+v", fd)
 				}
+				if fd.Passed {
+					t.Errorf("passed, though it found %d", fd.Count)
+				}
 			})
 			totals[fd.Severity] += fd.Count
 		}
@@ -95,6 +98,38 @@ func TestChecksFindWhatWasPlanted(t *testing.T) {
 		}
 		if !rep.GeneratedAt.Equal(now) {
 			t.Errorf("generated at %v, want %v", rep.GeneratedAt, now)
+		}
+	})
+}
+
+// A check that finds nothing is passed, whatever its severity; one that
+// finds something is not. The test organisation alone has deals and reps but
+// none of the planted problems.
+func TestPassedChecks(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		o := storetest.NewOrg(t, s)
+		for _, tc := range []struct {
+			name string
+			who  crm.Principal
+		}{{"ops", crm.System}, {"rep", storetest.As(o.RepA1)}, {"viewer", storetest.As(o.Viewer)}} {
+			t.Run(tc.name, func(t *testing.T) {
+				rep := run(t, s, tc.who, quality.Options{})
+				passed := 0
+				for _, fd := range rep.Findings {
+					if fd.Passed != (fd.Count == 0) {
+						t.Errorf("%s: passed %v with count %d", fd.Check, fd.Passed, fd.Count)
+					}
+					if fd.Passed {
+						passed++
+					}
+				}
+				if passed == 0 || passed == len(rep.Findings) {
+					t.Errorf("%d of %d checks passed: want some passed, some not", passed, len(rep.Findings))
+				}
+				if f := finding(t, rep, "unknown_account"); !f.Passed || f.Severity != quality.SeverityError {
+					t.Errorf("unknown_account: %+v, want a passed error check", f)
+				}
+			})
 		}
 	})
 }
