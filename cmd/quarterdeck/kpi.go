@@ -99,6 +99,17 @@ func money(d *decimal.Decimal, cur string) string {
 	return cur + " " + d.StringFixed(2)
 }
 
+// accuracy is the forecast accuracy KPI in a line: the signed error, the
+// absolute one, and what was compared; "–" when it does not apply.
+func accuracy(a *metrics.ForecastAccuracy, cur string) string {
+	if a == nil {
+		return "–"
+	}
+	forecast, actual := decimal.NewFromFloat(a.Forecast), decimal.NewFromFloat(a.Actual)
+	return fmt.Sprintf("%+.1f%% error, %.1f%% absolute (%s forecast of %s: %s; won: %s)",
+		a.ErrorPct, a.AbsErrorPct, a.Method, a.SnapshotDay, money(&forecast, cur), money(&actual, cur))
+}
+
 func printKPIs(w io.Writer, k metrics.KPIs) {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	row := func(name, value string) { fmt.Fprintf(tw, "%s\t%s\n", name, value) }
@@ -134,6 +145,7 @@ func printKPIs(w io.Writer, k metrics.KPIs) {
 		row("Growth vs "+g.PreviousPeriod, pct(g.VsPreviousPeriod))
 		row("Growth vs "+g.SamePeriodLastYear, pct(g.VsSamePeriodLastYear))
 	}
+	row("Forecast accuracy", accuracy(k.ForecastAccuracy, k.Currency))
 	if k.UnconvertedAmounts > 0 {
 		row("Left out (no exchange rate)", fmt.Sprint(k.UnconvertedAmounts))
 	}

@@ -1,6 +1,7 @@
 package crm
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -213,15 +214,17 @@ type Settings struct {
 }
 
 // AuditEntry records who changed what; every write to the data is audited.
+// Before and After are the record as JSON (objects in the API's JSON); nil,
+// JSON null, when there is none (no Before for a creation).
 type AuditEntry struct {
-	ID       int64     `json:"id" db:"id"`
-	At       time.Time `json:"at" db:"at_time"`
-	ActorID  *int64    `json:"actor_id" db:"actor_id"`
-	Action   string    `json:"action" db:"action"`
-	Entity   string    `json:"entity" db:"entity"`
-	EntityID int64     `json:"entity_id" db:"entity_id"`
-	Before   string    `json:"before" db:"before_json"`
-	After    string    `json:"after" db:"after_json"`
+	ID       int64           `json:"id" db:"id"`
+	At       time.Time       `json:"at" db:"at_time"`
+	ActorID  *int64          `json:"actor_id" db:"actor_id"`
+	Action   string          `json:"action" db:"action"`
+	Entity   string          `json:"entity" db:"entity"`
+	EntityID int64           `json:"entity_id" db:"entity_id"`
+	Before   json.RawMessage `json:"before" db:"before_json"`
+	After    json.RawMessage `json:"after" db:"after_json"`
 }
 
 // ForecastSubmission is one version of a seller's or manager's forecast call

@@ -2,8 +2,10 @@ package store
 
 import (
 	"database/sql/driver"
+	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 
@@ -51,6 +53,8 @@ func scanTargets(v any) []any {
 			out[i] = &decimalScanner{dst: p}
 		case **decimal.Decimal:
 			out[i] = &nullDecimalScanner{dst: p}
+		case *json.RawMessage:
+			out[i] = &jsonScanner{dst: p}
 		default:
 			out[i] = p
 		}
@@ -118,6 +122,30 @@ func deref(v any) any {
 }
 
 func columnList(cols []string) string { return strings.Join(cols, ", ") }
+
+// jsonScanner reads JSON kept in a text column: empty (or NULL) is no JSON
+// (nil, which encodes as null).
+type jsonScanner struct{ dst *json.RawMessage }
+
+func (j *jsonScanner) Scan(src any) error {
+	switch x := src.(type) {
+	case nil:
+		*j.dst = nil
+	case string:
+		*j.dst = nil
+		if x != "" {
+			*j.dst = json.RawMessage(x)
+		}
+	case []byte:
+		*j.dst = nil
+		if len(x) > 0 {
+			*j.dst = json.RawMessage(slices.Clone(x))
+		}
+	default:
+		return fmt.Errorf("cannot read %T as JSON", src)
+	}
+	return nil
+}
 
 // decimalScanner reads DECIMAL columns: PostgreSQL hands back text, DuckDB
 // its own Decimal type (a fmt.Stringer), and aggregates may come as float64.

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"iter"
 	"testing"
@@ -93,6 +94,52 @@ func TestEntitiesRoundTrip(t *testing.T) {
 		log, err := s.AuditLog(ctx, crm.System, "account", o.Account.ID, 10)
 		if err != nil || len(log) != 2 || log[0].Action != "update" {
 			t.Errorf("audit log: %+v %v", log, err)
+		}
+	})
+}
+
+// The audit log's before and after are the record as JSON objects (null
+// when there is none), also once the entry is encoded for the API.
+func TestAuditLogJSON(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		a := crm.Account{Name: "Audited", Segment: "SMB"}
+		storetest.Must(t, s.Accounts.Create(ctx, crm.System, &a))
+		_, err := s.Accounts.Update(ctx, crm.System, a.ID, func(a *crm.Account) error { a.Segment = "Enterprise"; return nil })
+		storetest.Must(t, err)
+		log, err := s.AuditLog(ctx, crm.System, "account", a.ID, 10)
+		storetest.Must(t, err)
+		tests := []struct {
+			action        string
+			before, after any // the segment, or nil for no record
+			beforeNull    bool
+		}{
+			{action: "update", before: "SMB", after: "Enterprise"},
+			{action: "create", beforeNull: true, after: "SMB"},
+		}
+		if len(log) != len(tests) {
+			t.Fatalf("audit log %+v, want %d entries", log, len(tests))
+		}
+		for i, tt := range tests {
+			t.Run(tt.action, func(t *testing.T) {
+				b, err := json.Marshal(log[i])
+				storetest.Must(t, err)
+				var e struct {
+					Action        string
+					Before, After *map[string]any
+				}
+				if err := json.Unmarshal(b, &e); err != nil {
+					t.Fatalf("%s: %v", b, err)
+				}
+				segment := func(m *map[string]any) any {
+					if m == nil {
+						return nil
+					}
+					return (*m)["segment"]
+				}
+				if e.Action != tt.action || (e.Before == nil) != tt.beforeNull || segment(e.Before) != tt.before || segment(e.After) != tt.after {
+					t.Errorf("entry %s, want %s with before %v, after %v", b, tt.action, tt.before, tt.after)
+				}
+			})
 		}
 	})
 }
