@@ -67,16 +67,21 @@ func dayFlag(v string) (time.Time, error) {
 
 func (c cli) forecastShowCommand() *cobra.Command {
 	var q forecast.Query
-	var as, today string
+	var as, today, asOf string
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "show",
-		Short: "Every method's forecast of a period, with actuals once it has ended",
+		Short: "Every method's forecast of a period against its quota, the recommended one, and actuals once it has ended",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			now, err := dayFlag(today)
 			if err != nil {
 				return err
+			}
+			if asOf != "" {
+				if q.AsOf, err = time.Parse(time.DateOnly, asOf); err != nil {
+					return crm.Invalid("forecast", "as-of", fmt.Sprintf("%q is not a date like 2026-03-31", asOf))
+				}
 			}
 			env, err := c.openForecast(cmd, as, now, q.WinProb)
 			if err != nil {
@@ -96,7 +101,8 @@ func (c cli) forecastShowCommand() *cobra.Command {
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&q.Period, "period", "", "fiscal period, e.g. FY2026-Q1 or FY2026-M02 (default: the current quarter)")
-	fl.StringVar(&today, "today", "", "make the forecast as of this day, YYYY-MM-DD (default: today)")
+	fl.StringVar(&today, "today", "", "take this day as today, YYYY-MM-DD (default: today)")
+	fl.StringVar(&asOf, "as-of", "", "make the forecast as of this day, YYYY-MM-DD (default: today, or the period's first day once it has ended)")
 	fl.Int64Var(&q.TeamID, "team-id", 0, "only this team's deals (with the teams below it)")
 	fl.StringVar(&q.By, "by", "", "also per group: team or rep")
 	fl.BoolVar(&q.WinProb, "win-probability", true, "train and apply the per-deal win-probability model")
@@ -106,9 +112,32 @@ func (c cli) forecastShowCommand() *cobra.Command {
 }
 
 func printReport(w io.Writer, r *forecast.Report) {
-	fmt.Fprintf(w, "Forecast of %s as of %s: won to date %s, %d open deals worth %s\n", r.Period, r.AsOf, whole(r.Won), r.OpenCount, whole(r.OpenAmount))
+	fmt.Fprintf(w, "Forecast of %s as of %s, in %s: won to date %s, %d open deals worth %s\n", r.Period, r.AsOf, r.Currency, whole(r.Won), r.OpenCount, whole(r.OpenAmount))
 	if r.Actual != nil {
 		fmt.Fprintf(w, "Actual bookings: %s\n", whole(*r.Actual))
+	}
+	t := r.Target
+	if t.Quota != nil {
+		fmt.Fprintf(w, "Quota %s (%d quota carriers): gap %s, attainment %s, pipeline coverage %s", whole(*t.Quota), t.QuotaCarriers, whole(*t.Gap), percent(t.Attainment), times(t.Coverage))
+		if t.ActualAttainment != nil {
+			fmt.Fprintf(w, "; actual attainment %s", percent(t.ActualAttainment))
+		}
+		fmt.Fprintln(w)
+	} else {
+		fmt.Fprintln(w, "Quota: nobody in the selection carries one for the period")
+	}
+	if rec := r.Recommended; rec != nil {
+		fmt.Fprintf(w, "Recommended: %s (%s of quota). %s\n", whole(rec.Forecast), percent(rec.VsQuota), rec.Why)
+	}
+	if c := r.CallRollup; c != nil {
+		fmt.Fprintf(w, "Reps' calls (%d reps, in %s): commit %s (%s of quota), best case %s (%s), pipeline %s (%s)\n", c.Reps, c.Currency,
+			whole(c.Commit), percent(c.CommitVsQuota), whole(c.BestCase), percent(c.BestCaseVsQuota), whole(c.Pipeline), percent(c.PipelineVsQuota))
+	}
+	for _, d := range r.ToDate {
+		if d.Won == 0 && r.Won == 0 {
+			continue // nothing won yet, then or now (a period's first day)
+		}
+		fmt.Fprintf(w, "Won in %s before %s: %s (now %s); the whole period: %s\n", d.Period, d.AsOf, whole(d.Won), signed(d.Change), whole(d.Total))
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "method\tforecast\t80% interval\terror %\t")
@@ -168,6 +197,30 @@ func printReport(w io.Writer, r *forecast.Report) {
 
 func whole(v float64) string { return decimal.NewFromFloat(v).Round(0).StringFixed(0) }
 
+// percent shows a fraction as a percentage, "n/a" when undefined.
+func percent(v *float64) string {
+	if v == nil {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.1f%%", *v*100)
+}
+
+// signed shows a change (a fraction) with its sign, "n/a" when undefined.
+func signed(v *float64) string {
+	if v == nil {
+		return "n/a"
+	}
+	return fmt.Sprintf("%+.1f%%", *v*100)
+}
+
+// times shows a ratio as a multiple, "n/a" when undefined.
+func times(v *float64) string {
+	if v == nil {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.2f×", *v)
+}
+
 func (c cli) forecastDealsCommand() *cobra.Command {
 	var as string
 	var limit, factors int
@@ -199,7 +252,7 @@ func (c cli) forecastDealsCommand() *cobra.Command {
 			for _, d := range scores {
 				var why []string
 				for _, f := range d.Factors {
-					why = append(why, fmt.Sprintf("%s (%+.2f)", f.Name, f.Contribution))
+					why = append(why, f.Description)
 				}
 				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%.0f%%\t%.0f%%\t%s\n", d.DealID, d.Stage, whole(d.Amount), d.Expected, d.Probability*100, d.StageProb*100, strings.Join(why, ", "))
 			}
@@ -243,11 +296,11 @@ func (c cli) forecastModelCommand() *cobra.Command {
 				if m.AUC != nil {
 					auc = fmt.Sprintf("%.3f", *m.AUC)
 				}
-				fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%.4f\t%.4f\t\n", m.Model, m.N, m.Won, auc, m.Brier, m.LogLoss)
+				fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%.4f\t%.4f\t\n", m.Label, m.N, m.Won, auc, m.Brier, m.LogLoss)
 			}
 			tw.Flush()
 			for _, m := range wm.Holdout {
-				fmt.Fprintf(c.stdout, "\nReliability of %s (predicted vs observed win rate):\n", m.Model)
+				fmt.Fprintf(c.stdout, "\nReliability of %s (predicted vs observed win rate):\n", m.Label)
 				for _, r := range m.Reliability {
 					if r.Count > 0 {
 						fmt.Fprintf(c.stdout, "  %.1f–%.1f  n=%-7d predicted %.3f  observed %.3f\n", r.Lo, r.Hi, r.Count, *r.MeanPredicted, *r.ObservedRate)
@@ -322,7 +375,7 @@ func (c cli) forecastBacktestCommand() *cobra.Command {
 	fl.IntVar(&o.DaysIn, "days-in", 0, "forecast as of this many days after each period's start")
 	fl.BoolVar(&o.ByTeam, "by-team", false, "also per team (the deal owner's team)")
 	fl.BoolVar(&o.WinProb, "win-probability", true, "train the win-probability model as of each period")
-	fl.StringVar(&today, "today", "", "replay the periods that ended before this day, YYYY-MM-DD (default: today)")
+	fl.StringVar(&today, "today", "", "take this day as today: replay the periods that ended before it, YYYY-MM-DD (default: today)")
 	fl.StringVar(&as, "as", "", "replay what this user (email) may see")
 	fl.BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd

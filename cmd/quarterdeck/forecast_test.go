@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/quarterdeck/quarterdeck/internal/forecast"
+	"github.com/shopspring/decimal"
 )
 
 const mavenDir = "../../../shared/data/maven-crm"
@@ -67,6 +68,36 @@ func TestForecastOnMaven(t *testing.T) {
 	}
 	if len(bt.Summary) != 4 || bt.Summary[0].MAPE == nil {
 		t.Errorf("summary %+v", bt.Summary)
+	}
+
+	// A closed month: as of its first day by default, or of a day within it;
+	// the methods' forecasts then, beside the actual from the file.
+	for _, c := range []struct{ asOf, want, err string }{
+		{"", "2017-10-01", ""}, {"2017-10-15", "2017-10-15", ""}, {"2017-11-05", "", "as_of: FY2017-M10 ended before 2017-11-05"}, {"Oct 5", "", `as-of: "Oct 5" is not a date`},
+	} {
+		args := []string{"forecast", "show", "--quiet", "--database", db, "--period", "FY2017-M10", "--today", "2018-01-01", "--json"}
+		if c.asOf != "" {
+			args = append(args, "--as-of", c.asOf)
+		}
+		if c.err != "" {
+			if r := runCLI(t, nil, args...); r.code != 1 || !strings.Contains(r.stderr, c.err) {
+				t.Errorf("show as of %s: exit %d, %q, want %q", c.asOf, r.code, r.stderr, c.err)
+			}
+			continue
+		}
+		var rep forecast.Report
+		if err := json.Unmarshal([]byte(mustRun(t, nil, args...).stdout), &rep); err != nil {
+			t.Fatal(err)
+		}
+		if rep.AsOf.String() != c.want || rep.Actual == nil || math.Abs(*rep.Actual-wonByMonth["2017-10"]) > 0.005 || len(rep.Estimates) < 4 {
+			t.Errorf("show as of %q: as of %s, actual %v (the file: %v), %d estimates", c.asOf, rep.AsOf, rep.Actual, wonByMonth["2017-10"], len(rep.Estimates))
+			continue
+		}
+		for _, e := range rep.Estimates {
+			if e.Forecast == *rep.Actual {
+				t.Errorf("show as of %q: %s forecast the actual, %v", c.asOf, e.Method, e.Forecast)
+			}
+		}
 	}
 
 	out = mustRun(t, nil, "forecast", "model", "--quiet", "--database", db, "--today", "2018-01-01", "--json")
@@ -144,6 +175,29 @@ func TestForecastCommands(t *testing.T) {
 	if _, ok := r.Estimate(forecast.MethodWinProb); !ok {
 		t.Errorf("a rep gets no win probability (the organisation's model applies): %+v", r.Notes)
 	}
+	// The rep's number: their quota as the KPIs compute it, their own call.
+	kpi := mustRun(t, nil, "kpi", "--quiet", "--database", db, "--as", rep, "--period", quarter, "--json")
+	var k struct {
+		Quota      *decimal.Decimal `json:"quota"`
+		Currency   string           `json:"currency"`
+		Attainment *float64         `json:"quota_attainment"`
+		Coverage   *float64         `json:"pipeline_coverage"`
+	}
+	if err := json.Unmarshal([]byte(kpi.stdout), &k); err != nil {
+		t.Fatal(err)
+	}
+	near := func(a, b *float64) bool { // the KPIs convert deal by deal in decimals, the forecast in floats
+		return (a == nil) == (b == nil) && (a == nil || math.Abs(*a-*b) <= 1e-6*math.Max(1, math.Abs(*b)))
+	}
+	if k.Quota == nil || r.Target.Quota == nil || *r.Target.Quota != k.Quota.InexactFloat64() || r.Currency != k.Currency || r.Target.QuotaCarriers != 1 ||
+		!near(r.Target.Attainment, k.Attainment) || !near(r.Target.Coverage, k.Coverage) {
+		t.Errorf("target %+v in %s, the KPIs say quota %v in %s, attainment %v, coverage %v", r.Target, r.Currency, k.Quota, k.Currency, k.Attainment, k.Coverage)
+	} else if gap := *r.Target.Quota - r.Target.Won; r.Target.Gap == nil || math.Abs(*r.Target.Gap-gap) > 0.005 {
+		t.Errorf("gap %v, want %v", r.Target.Gap, gap)
+	}
+	if c := r.CallRollup; c == nil || c.Reps != 1 || c.Commit != 1000 || c.BestCase != 2000 || c.Pipeline != 3000 || c.Currency != r.Currency {
+		t.Errorf("a rep's roll-up %+v", c)
+	}
 
 	if r := runCLI(t, nil, "forecast", "deals", "--quiet", "--database", db, "--as", viewer); r.code != 1 || !strings.Contains(r.stderr, "forbidden") {
 		t.Errorf("viewer listed deals: exit %d %q", r.code, r.stderr)
@@ -158,6 +212,17 @@ func TestForecastCommands(t *testing.T) {
 	for _, ds := range d.Deals {
 		if ds.OwnerID != r.Calls[0].UserID || ds.Probability <= 0 || ds.Probability >= 1 || len(ds.Factors) != 3 {
 			t.Errorf("rep's deal list has %+v", ds)
+		}
+		// Each reason in words, with the way it moves the probability.
+		for _, f := range ds.Factors {
+			effect := map[bool]string{true: "raises", false: "lowers"}[f.Contribution > 0]
+			if f.Contribution == 0 {
+				effect = "none"
+			}
+			if f.Effect != effect || !strings.HasSuffix(f.Description, map[string]string{"raises": ": raises it", "lowers": ": lowers it", "none": ": no effect"}[effect]) ||
+				strings.HasPrefix(f.Description, f.Name) { // not the model's own terms
+				t.Errorf("deal %d: factor %+v", ds.DealID, f)
+			}
 		}
 	}
 

@@ -23,16 +23,9 @@ func SubmitCalls(ctx context.Context, s *store.Store, now time.Time, seed int64)
 		return 0, err
 	}
 	per := cal.PeriodOf(now, crm.GrainQuarter)
-	rows, err := s.DB().QueryContext(ctx, `SELECT u.id, u.role, COALESCE(u.manager_id, 0),
-			CAST(COALESCE(SUM(o.amount) FILTER (WHERE o.is_won AND o.closed_at >= $1 AND o.closed_at < $2), 0) AS VARCHAR),
-			CAST(COALESCE(SUM(o.amount) FILTER (WHERE NOT o.is_closed AND o.expected_close >= $1 AND o.expected_close < $2 AND o.forecast_category = 'commit'), 0) AS VARCHAR),
-			CAST(COALESCE(SUM(o.amount) FILTER (WHERE NOT o.is_closed AND o.expected_close >= $1 AND o.expected_close < $2 AND o.forecast_category = 'best_case'), 0) AS VARCHAR),
-			CAST(COALESCE(SUM(o.amount) FILTER (WHERE NOT o.is_closed AND o.expected_close >= $1 AND o.expected_close < $2 AND o.forecast_category = 'pipeline'), 0) AS VARCHAR)
-		FROM users u LEFT JOIN opportunities o ON o.owner_id = u.id
-		WHERE u.active AND u.role IN ('rep', 'manager')
-		GROUP BY u.id, u.role, u.manager_id`, per.Start, per.End)
+	rates, err := s.RateTable(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("demo calls: %w", err)
+		return 0, err
 	}
 	type seller struct {
 		id, manager                    int64
@@ -41,13 +34,55 @@ func SubmitCalls(ctx context.Context, s *store.Store, now time.Time, seed int64)
 		teamCommit, teamBest, teamPipe decimal.Decimal
 	}
 	people := map[int64]*seller{}
+	rows, err := s.DB().QueryContext(ctx, `SELECT id, role, COALESCE(manager_id, 0) FROM users WHERE active AND role IN ('rep', 'manager')`)
+	if err != nil {
+		return 0, fmt.Errorf("demo calls: %w", err)
+	}
 	for rows.Next() {
 		var p seller
-		if err := rows.Scan(&p.id, &p.role, &p.manager, &p.won, &p.commit, &p.best, &p.pipe); err != nil {
+		if err := rows.Scan(&p.id, &p.role, &p.manager); err != nil {
 			rows.Close()
 			return 0, fmt.Errorf("demo calls: %w", err)
 		}
 		people[p.id] = &p
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	// A call is in the corporate currency: each deal's amount converts at
+	// the rate of its day (the close date when won, else the expected
+	// close), as the KPIs and the forecasts convert it. Summed per owner,
+	// currency, day and kind first, so few amounts convert.
+	rows, err = s.DB().QueryContext(ctx, `SELECT o.owner_id, o.currency, CASE WHEN o.is_won THEN o.closed_at ELSE o.expected_close END,
+			CASE WHEN o.is_won THEN 'won' ELSE o.forecast_category END, CAST(SUM(o.amount) AS VARCHAR)
+		FROM opportunities o
+		WHERE (o.is_won AND o.closed_at >= $1 AND o.closed_at < $2)
+			OR (NOT o.is_closed AND o.expected_close >= $1 AND o.expected_close < $2 AND o.forecast_category IN ('commit', 'best_case', 'pipeline'))
+		GROUP BY 1, 2, 3, 4`, per.Start, per.End)
+	if err != nil {
+		return 0, fmt.Errorf("demo calls: %w", err)
+	}
+	for rows.Next() {
+		var owner int64
+		var currency, kind string
+		var on time.Time
+		var amount decimal.Decimal
+		if err := rows.Scan(&owner, &currency, &on, &kind, &amount); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("demo calls: %w", err)
+		}
+		p := people[owner]
+		if p == nil {
+			continue
+		}
+		v, err := rates.Convert(amount, currency, on)
+		if err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("demo calls: %w", err)
+		}
+		into := map[string]*decimal.Decimal{"won": &p.won, "commit": &p.commit, "best_case": &p.best, "pipeline": &p.pipe}[kind]
+		*into = into.Add(v)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {

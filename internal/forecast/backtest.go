@@ -11,11 +11,13 @@ import (
 // BacktestOptions says which past periods to replay.
 type BacktestOptions struct {
 	Grain   crm.Grain
-	Periods int // the latest complete periods to replay; default 4
-	DaysIn  int // forecast as of this many days after each period's start; default 0
+	Periods int       // the latest complete periods to replay; default 4
+	DaysIn  int       // forecast as of this many days after each period's start (negative: before it); default 0
+	AsOf    time.Time // replay the periods that had ended by the start of this day; default (and at most) the book's day
 	ByTeam  bool
-	WinProb bool             // train the win-probability model as of each period (slower)
+	WinProb bool             // train the win-probability model as of each period (slower; each model is trained once per book)
 	Teams   map[int64]string // team names, for the per-team rows
+	Keep    func(*Deal) bool // limit the deals (a team); nil for all the book shows
 }
 
 // BacktestPoint is one method's forecast of one period against the actual.
@@ -46,21 +48,27 @@ type BacktestSummary struct {
 type Backtest struct {
 	Grain   string            `json:"grain"`
 	DaysIn  int               `json:"days_in"`
+	AsOf    crm.Date          `json:"as_of"` // the periods replayed had ended by this day
 	Points  []BacktestPoint   `json:"points"`
 	Summary []BacktestSummary `json:"summary"`
 	Models  []*WinModel       `json:"win_models,omitempty"`
 }
 
-// RunBacktest replays the stage history: for each of the latest complete
-// periods, what each method would have forecast as of DaysIn days into it,
-// knowing only what was known then, against what was actually won.
+// RunBacktest replays the stage history: for each of the latest periods
+// that had ended by o.AsOf, what each method would have forecast as of
+// DaysIn days into it, knowing only what was known then, against what was
+// actually won. A report's track record is one (see Report.TrackRecord).
 func (b *Book) RunBacktest(o BacktestOptions) Backtest {
 	if o.Periods <= 0 {
 		o.Periods = 4
 	}
-	bt := Backtest{Grain: o.Grain.String(), DaysIn: o.DaysIn}
+	if o.AsOf.IsZero() || o.AsOf.After(b.Today) {
+		o.AsOf = b.Today
+	}
+	o.AsOf = day(o.AsOf)
+	bt := Backtest{Grain: o.Grain.String(), DaysIn: o.DaysIn, AsOf: crm.NewDate(o.AsOf)}
 	var pers []crm.Period
-	for p := b.Calendar.Prev(b.Calendar.PeriodOf(b.Today, o.Grain)); len(pers) < o.Periods; p = b.Calendar.Prev(p) {
+	for p := b.Calendar.Prev(b.Calendar.PeriodOf(o.AsOf, o.Grain)); len(pers) < o.Periods; p = b.Calendar.Prev(p) {
 		if p.End.Before(b.earliest()) {
 			break
 		}
@@ -72,9 +80,12 @@ func (b *Book) RunBacktest(o BacktestOptions) Backtest {
 	}
 	for _, per := range pers {
 		asOf := per.Start.AddDate(0, 0, o.DaysIn)
-		r := Request{Period: per, AsOf: asOf, Series: true}
+		if !asOf.Before(per.End) {
+			asOf = per.End.AddDate(0, 0, -1) // a long period's day count in a short one: its last day
+		}
+		r := Request{Period: per, AsOf: asOf, Series: true, Keep: o.Keep}
 		if o.WinProb {
-			r.Model = b.TrainWinModel(asOf)
+			r.Model = b.winModelAt(asOf)
 			bt.Models = append(bt.Models, r.Model)
 		}
 		for k, pf := range b.ForecastBy(r, group) {

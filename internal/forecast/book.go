@@ -15,6 +15,8 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/quarterdeck/quarterdeck/internal/crm"
@@ -67,10 +69,74 @@ type Book struct {
 	Open     []string // open stages in pipeline order
 	Calendar crm.FiscalCalendar
 	Today    time.Time // the day the book was loaded, 00:00 UTC
+	// Now is the moment the book was loaded: a report of the period under
+	// way is as of now, so that it counts today's wins and changes exactly
+	// as the KPIs do (see Book.live).
+	Now      time.Time
+	Currency string // the corporate currency, which every amount is in
 	// AggregatesOnly is set for a viewer: the book shows the whole
 	// organisation's totals, and no deal of it may be listed.
 	AggregatesOnly bool
 	visible        func(*Deal) bool // the deals shown; nil for all (see ScopedTo)
+	scope          string           // names the deals shown: "all", or the owners' ids
+	memo           *memo            // shared by every scoped view of the book
+}
+
+// memo keeps what is slow to compute and depends only on the loaded deals:
+// the win-probability models trained as of a day (they learn from the whole
+// organisation, so every view shares them) and the track records behind a
+// report's recommended forecast (per scope). It lives as long as the loaded
+// book: the web keeps one per data version, so each is computed once per
+// version.
+type memo struct {
+	mu     sync.Mutex
+	models map[time.Time]*once[*WinModel]
+	tracks map[trackKey]*once[*Backtest]
+}
+
+type once[T any] struct {
+	sync.Once
+	v    T
+	done atomic.Bool
+}
+
+func entry[K comparable, V any](mu *sync.Mutex, m map[K]*once[V], k K) *once[V] {
+	mu.Lock()
+	defer mu.Unlock()
+	e := m[k]
+	if e == nil {
+		e = &once[V]{}
+		m[k] = e
+	}
+	return e
+}
+
+// remember returns m[k], computing it with f the first time; concurrent
+// callers of one key wait for the first, other keys do not.
+func remember[K comparable, V any](mu *sync.Mutex, m map[K]*once[V], k K, f func() V) V {
+	e := entry(mu, m, k)
+	e.Do(func() { e.v = f(); e.done.Store(true) })
+	return e.v
+}
+
+// ready returns m[k] if it has been computed; otherwise it starts
+// computing it in the background (once) and reports false.
+func ready[K comparable, V any](mu *sync.Mutex, m map[K]*once[V], k K, f func() V) (V, bool) {
+	e := entry(mu, m, k)
+	if e.done.Load() {
+		return e.v, true
+	}
+	go e.Do(func() { e.v = f(); e.done.Store(true) })
+	var zero V
+	return zero, false
+}
+
+// winModelAt is TrainWinModel(t), trained once per loaded book and day.
+func (b *Book) winModelAt(t time.Time) *WinModel {
+	if b.memo == nil {
+		return b.TrainWinModel(t)
+	}
+	return remember(&b.memo.mu, b.memo.models, day(t), func() *WinModel { return b.TrainWinModel(t) })
 }
 
 // LoadOptions says what to load beyond deals and their history.
@@ -102,13 +168,15 @@ func (b *Book) ScopedTo(ctx context.Context, s *store.Store, p crm.Principal) (*
 	}
 	v := *b
 	v.AggregatesOnly = p.Role == crm.RoleViewer
-	v.visible = nil
+	v.visible, v.scope = nil, "all"
 	if all, ids := f.Owners(); !all {
 		owners := make(map[int64]bool, len(ids))
 		for _, id := range ids {
 			owners[id] = true
 		}
 		v.visible = func(d *Deal) bool { return owners[d.OwnerID] }
+		slices.Sort(ids)
+		v.scope = fmt.Sprint(ids)
 	}
 	return &v, nil
 }
@@ -125,7 +193,8 @@ func LoadAll(ctx context.Context, s *store.Store, now time.Time, opt LoadOptions
 	if err != nil {
 		return nil, err
 	}
-	b := &Book{Stages: map[string]Stage{}, Calendar: cal, Today: day(now)}
+	b := &Book{Stages: map[string]Stage{}, Calendar: cal, Today: day(now), Now: now.UTC(), scope: "all",
+		memo: &memo{models: map[time.Time]*once[*WinModel]{}, tracks: map[trackKey]*once[*Backtest]{}}}
 	stages, err := s.Stages(ctx)
 	if err != nil {
 		return nil, err
@@ -141,6 +210,7 @@ func LoadAll(ctx context.Context, s *store.Store, now time.Time, opt LoadOptions
 	if err != nil {
 		return nil, err
 	}
+	b.Currency = rates.Corporate
 	conv := converter{rates: rates, cache: map[rateKey]float64{}}
 	db := s.DB()
 	n, err := countRows(ctx, db, `SELECT COUNT(*) FROM opportunities`)

@@ -1,9 +1,13 @@
 package forecast
 
 import (
+	"fmt"
 	"hash/fnv"
 	"math"
+	"slices"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/quarterdeck/quarterdeck/internal/forecast/winprob"
@@ -133,4 +137,132 @@ func (b *Book) TrainingRows(asOf time.Time, cycle time.Duration) []winprob.Row {
 		rows = append(rows, r)
 	}
 	return rows
+}
+
+// Factor is one reason for a deal's win probability: in plain words for
+// people (Description), with the model's own terms kept for "how this is
+// computed" (Feature, Name, Value as the model used it, Contribution to the
+// log-odds).
+type Factor struct {
+	Description  string  `json:"description"` // "126 days since created: lowers it"
+	Effect       string  `json:"effect"`      // raises, lowers or none
+	Feature      string  `json:"feature"`     // age_days
+	Name         string  `json:"name"`        // age_days, or stage = Proposal
+	Value        string  `json:"value"`       // the value the model used: "126.439"
+	Contribution float64 `json:"contribution"`
+	// Capped is set when the deal's value lay outside the range the model
+	// learned from and the nearest end of that range was used instead.
+	Capped bool `json:"capped,omitempty"`
+}
+
+// explain puts a model's factor in words: raw is the deal's row, used the
+// row the model scored (raw clamped to the training range).
+func explain(f winprob.Factor, raw, used winprob.Row, currency string) Factor {
+	out := Factor{Feature: f.Feature, Name: f.Name, Value: f.Value, Contribution: f.Contribution, Effect: "none"}
+	switch {
+	case f.Contribution > 0:
+		out.Effect = "raises"
+	case f.Contribution < 0:
+		out.Effect = "lowers"
+	}
+	words := ""
+	if k := slices.Index(FeatureSchema.Numeric, f.Feature); k >= 0 {
+		words = numericWords(f.Feature, raw.Num[k], raw.Cat[slices.Index(FeatureSchema.Categorical, "stage")], currency)
+		if v, u := raw.Num[k], used.Num[k]; v != u && !math.IsNaN(v) {
+			out.Capped = true
+			than := "more"
+			if u > v {
+				than = "less"
+			}
+			words += fmt.Sprintf(" (%s than any deal it learned from: counted as %s)", than, numericValue(f.Feature, u, currency))
+		}
+	} else if k := slices.Index(FeatureSchema.Categorical, f.Feature); k >= 0 {
+		words = categoryWords(f.Feature, raw.Cat[k])
+	}
+	if words == "" {
+		words = f.Name + " = " + f.Value
+	}
+	out.Description = words + ": " + map[string]string{"raises": "raises it", "lowers": "lowers it", "none": "no effect"}[out.Effect]
+	return out
+}
+
+// numericValue shows a numeric feature's value as people count it.
+func numericValue(feature string, v float64, currency string) string {
+	switch feature {
+	case "log_amount":
+		return grouped(math.Expm1(v)) + " " + currency
+	case "owner_win_rate", "stage_probability":
+		return fmt.Sprintf("%.0f%%", v*100)
+	}
+	return grouped(v)
+}
+
+// numericWords describes a deal's value of a numeric feature.
+func numericWords(feature string, v float64, stage, currency string) string {
+	if math.IsNaN(v) {
+		switch feature {
+		case "log_amount":
+			return "amount not known yet"
+		case "days_since_activity":
+			return "no activity logged yet"
+		case "owner_win_rate":
+			return "owner has closed fewer than 5 deals"
+		}
+		return strings.ReplaceAll(feature, "_", " ") + " not known"
+	}
+	n := numericValue(feature, v, currency)
+	plural := func(one, many string) string {
+		if n == "1" {
+			return n + " " + one
+		}
+		return n + " " + many
+	}
+	switch feature {
+	case "log_amount":
+		return "amount of " + n
+	case "age_days":
+		return plural("day", "days") + " since created"
+	case "days_in_stage":
+		return plural("day", "days") + " in " + stage
+	case "close_pushes":
+		if n == "0" {
+			return "expected close never moved later"
+		}
+		return "expected close moved later " + plural("time", "times")
+	case "activities":
+		return plural("activity", "activities") + " logged"
+	case "activities_14d":
+		return plural("activity", "activities") + " in the last 14 days"
+	case "days_since_activity":
+		return plural("day", "days") + " since the last activity"
+	case "owner_win_rate":
+		return "owner wins " + n + " of their closed deals"
+	case "owner_closed_deals":
+		return "owner has closed " + plural("deal", "deals")
+	case "stage_probability":
+		return "stage probability " + n
+	}
+	return ""
+}
+
+// categoryWords describes a deal's value of a categorical feature.
+func categoryWords(feature, v string) string {
+	what := map[string]string{"stage": "stage", "product": "product", "segment": "segment", "industry": "industry",
+		"source": "source", "deal_type": "deal type"}[feature]
+	if v == "" {
+		return "no " + what + " given"
+	}
+	return what + " " + v
+}
+
+// grouped is v rounded to a whole number with thousands separated: 12,500.
+func grouped(v float64) string {
+	s := strconv.FormatFloat(math.Abs(math.Round(v)), 'f', 0, 64)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	if math.Round(v) < 0 {
+		s = "-" + s
+	}
+	return s
 }

@@ -13,24 +13,36 @@ import (
 // prediction intervals where the method has them.
 type Estimate struct {
 	Method   string   `json:"method"`
+	Label    string   `json:"label"` // the method in words, as the pages name it
 	Forecast float64  `json:"forecast"`
 	Lo80     *float64 `json:"lo80,omitempty"`
 	Hi80     *float64 `json:"hi80,omitempty"`
 	Lo95     *float64 `json:"lo95,omitempty"`
 	Hi95     *float64 `json:"hi95,omitempty"`
-	Note     string   `json:"note,omitempty"`
+	Note     string   `json:"note,omitempty"`   // in words: what it learned from, or why it is thin
+	Detail   string   `json:"detail,omitempty"` // the technical name of the model, e.g. ETS(M,A,N)
 }
+
+// MethodLabels name the methods in words.
+var MethodLabels = map[string]string{MethodStage: "Stage-weighted", MethodHistory: "History-weighted",
+	MethodWinProb: "Win probability", MethodSeries: "Time series", MethodCommit: "Reps' commit"}
+
+func estimate(method string) Estimate { return Estimate{Method: method, Label: MethodLabels[method]} }
 
 // PeriodForecast is every method's forecast of one period as of one day.
 type PeriodForecast struct {
-	Period     string     `json:"period"`
-	AsOf       crm.Date   `json:"as_of"`
-	Won        float64    `json:"won_to_date"`
-	OpenCount  int        `json:"open_count"`
-	OpenAmount float64    `json:"open_amount"`
-	Actual     *float64   `json:"actual,omitempty"` // once the period has ended
-	Estimates  []Estimate `json:"estimates"`
-	Notes      []string   `json:"notes,omitempty"` // methods that could not run, and why
+	Period     string   `json:"period"`
+	AsOf       crm.Date `json:"as_of"`
+	Won        float64  `json:"won_to_date"`
+	OpenCount  int      `json:"open_count"`
+	OpenAmount float64  `json:"open_amount"`
+	// OpenInPeriod is the part of OpenAmount whose expected close, as the
+	// deals had it, falls in the period: the KPIs' open pipeline. The rest
+	// is overdue deals (taken as expected now) and deals without one.
+	OpenInPeriod float64    `json:"open_amount_in_period"`
+	Actual       *float64   `json:"actual,omitempty"` // once the period has ended
+	Estimates    []Estimate `json:"estimates"`
+	Notes        []string   `json:"notes,omitempty"` // methods that could not run, and why
 }
 
 // Estimate returns the named method's estimate, if present.
@@ -108,6 +120,12 @@ func (b *Book) ForecastBy(r Request, group func(*Deal) int64) map[int64]*PeriodF
 	out := map[int64]*PeriodForecast{}
 	for k, s := range slices {
 		pf := &PeriodForecast{Period: r.Period.String(), AsOf: crm.NewDate(r.AsOf), Won: round2(s.Won), OpenCount: len(s.Open), OpenAmount: round2(s.OpenAmount())}
+		for _, o := range s.Open {
+			if st := o.State.Stated; !st.Before(r.Period.Start) && st.Before(r.Period.End) {
+				pf.OpenInPeriod += o.State.Amount
+			}
+		}
+		pf.OpenInPeriod = round2(pf.OpenInPeriod)
 		keep := func(d *Deal) bool { return (r.Keep == nil || r.Keep(d)) && group(d) == k }
 		if ended {
 			a := round2(actual[k])
@@ -121,7 +139,7 @@ func (b *Book) ForecastBy(r Request, group func(*Deal) int64) map[int64]*PeriodF
 		pf.Estimates = append(pf.Estimates, hist)
 		if f != nil {
 			pf.Estimates = append(pf.Estimates, weighted(MethodWinProb, s, func(o OpenDeal) float64 {
-				return r.Model.Model.Score(f.row(o.Deal, o.State, s.AsOf))
+				return r.Model.score(f.row(o.Deal, o.State, s.AsOf))
 			}, r.Model.Note))
 		} else if r.Model != nil {
 			pf.Notes = append(pf.Notes, MethodWinProb+": "+r.Model.Note)
@@ -149,7 +167,8 @@ func weighted(method string, s *Slice, prob func(OpenDeal) float64, note string)
 		sum += o.State.Amount * p
 		variance += o.State.Amount * o.State.Amount * p * (1 - p)
 	}
-	e := Estimate{Method: method, Forecast: round2(sum), Note: note}
+	e := estimate(method)
+	e.Forecast, e.Note = round2(sum), note
 	sd := math.Sqrt(variance)
 	e.Lo80, e.Hi80 = bound(math.Max(s.Won, sum-1.2816*sd)), bound(sum+1.2816*sd)
 	e.Lo95, e.Hi95 = bound(math.Max(s.Won, sum-1.96*sd)), bound(sum+1.96*sd)
@@ -222,7 +241,7 @@ func seasonality(g crm.Grain) int {
 // earlier complete periods of the same grain (ETS with automatic model
 // selection). It does not look at the pipeline.
 func (b *Book) seriesEstimate(per crm.Period, asOf time.Time, keep func(*Deal) bool) (Estimate, error) {
-	e := Estimate{Method: MethodSeries}
+	e := estimate(MethodSeries)
 	pers, vals := b.Bookings(per.Grain, asOf, keep)
 	h := 0
 	if len(pers) > 0 {
@@ -244,6 +263,11 @@ func (b *Book) seriesEstimate(per crm.Period, asOf time.Time, keep func(*Deal) b
 	e.Forecast = round2(math.Max(0, fc.Point[h-1]))
 	e.Lo80, e.Hi80 = bound(math.Max(0, fc.Lower[0][h-1])), bound(fc.Upper[0][h-1])
 	e.Lo95, e.Hi95 = bound(math.Max(0, fc.Lower[1][h-1])), bound(fc.Upper[1][h-1])
-	e.Note = fmt.Sprintf("%s on %d periods", m, len(vals))
+	e.Note, e.Detail = seriesNote(m, len(vals)), m.String()
 	return e, nil
+}
+
+// seriesNote says in words what the time series assumed and learned from.
+func seriesNote(m *ets.Model, periods int) string {
+	return fmt.Sprintf("%s, learned from %d periods", m.Label(), periods)
 }

@@ -42,23 +42,27 @@ func handOrg(t *testing.T, s *store.Store) *storetest.Org {
 		_, err = s.DB().ExecContext(ctx, `UPDATE opportunity_history SET changed_at = $1 WHERE opportunity_id = $2`, day("2024-12-01"), id)
 		storetest.Must(t, err)
 	}
-	deal := func(owner crm.User, amount, expected string, steps ...[2]string) {
-		exp := crm.NewDate(day(expected))
-		v := &crm.Opportunity{Name: "Deal", AccountID: o.Account.ID, OwnerID: owner.ID, Amount: decimal.RequireFromString(amount), Currency: "USD",
-			Stage: steps[0][1], Type: crm.DealNew, ExpectedClose: &exp, CreatedAt: day(steps[0][0])}
-		s.SetClock(func() time.Time { return day(steps[0][0]) })
-		storetest.Must(t, s.Opportunities.Create(ctx, crm.System, v))
-		for _, st := range steps[1:] {
-			s.SetClock(func() time.Time { return day(st[0]) })
-			_, err := s.Opportunities.Update(ctx, crm.System, v.ID, func(x *crm.Opportunity) error { x.Stage = st[1]; return nil })
-			storetest.Must(t, err)
-		}
-		s.SetClock(time.Now)
-	}
-	deal(o.RepA1, "1000", "2025-03-15", [2]string{"2025-01-01", "Prospecting"}, [2]string{"2025-01-20", "Proposal"})
-	deal(o.RepA2, "2000", "2025-02-20", [2]string{"2025-01-05", "Negotiation"}, [2]string{"2025-02-10", "Closed Won"})
-	deal(o.RepB, "400", "2025-03-01", [2]string{"2024-12-01", "Qualification"}, [2]string{"2025-03-05", "Closed Lost"})
+	addDeal(t, s, o, o.RepA1, "1000", "2025-03-15", [2]string{"2025-01-01", "Prospecting"}, [2]string{"2025-01-20", "Proposal"})
+	addDeal(t, s, o, o.RepA2, "2000", "2025-02-20", [2]string{"2025-01-05", "Negotiation"}, [2]string{"2025-02-10", "Closed Won"})
+	addDeal(t, s, o, o.RepB, "400", "2025-03-01", [2]string{"2024-12-01", "Qualification"}, [2]string{"2025-03-05", "Closed Lost"})
 	return o
+}
+
+// addDeal creates a deal of owner in USD expected on expected, through the
+// stages of steps (day, stage), each on its day.
+func addDeal(t *testing.T, s *store.Store, o *storetest.Org, owner crm.User, amount, expected string, steps ...[2]string) {
+	ctx := context.Background()
+	exp := crm.NewDate(day(expected))
+	v := &crm.Opportunity{Name: "Deal", AccountID: o.Account.ID, OwnerID: owner.ID, Amount: decimal.RequireFromString(amount), Currency: "USD",
+		Stage: steps[0][1], Type: crm.DealNew, ExpectedClose: &exp, CreatedAt: day(steps[0][0])}
+	s.SetClock(func() time.Time { return day(steps[0][0]) })
+	storetest.Must(t, s.Opportunities.Create(ctx, crm.System, v))
+	for _, st := range steps[1:] {
+		s.SetClock(func() time.Time { return day(st[0]) })
+		_, err := s.Opportunities.Update(ctx, crm.System, v.ID, func(x *crm.Opportunity) error { x.Stage = st[1]; return nil })
+		storetest.Must(t, err)
+	}
+	s.SetClock(time.Now)
 }
 
 func TestForecastByHand(t *testing.T) {

@@ -60,7 +60,7 @@ func ForecastLeads(ctx context.Context, s *store.Store, p crm.Principal, per crm
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	out := &LeadDemand{Period: per.String(), Leads: Estimate{Method: MethodSeries}, History: []PeriodValue{}}
+	out := &LeadDemand{Period: per.String(), Leads: estimate(MethodSeries), History: []PeriodValue{}}
 	asOf = day(asOf)
 	if !per.End.After(asOf) {
 		a := counts[per.Start]
@@ -93,6 +93,6 @@ func ForecastLeads(ctx context.Context, s *store.Store, p crm.Principal, per crm
 	e.Forecast = math.Round(math.Max(0, fc.Point[h-1]))
 	e.Lo80, e.Hi80 = bound(math.Max(0, fc.Lower[0][h-1])), bound(fc.Upper[0][h-1])
 	e.Lo95, e.Hi95 = bound(math.Max(0, fc.Lower[1][h-1])), bound(fc.Upper[1][h-1])
-	e.Note = fmt.Sprintf("%s on %d periods", m, len(vals))
+	e.Note, e.Detail = seriesNote(m, len(vals)), m.String()
 	return out, nil
 }

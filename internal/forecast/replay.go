@@ -12,6 +12,7 @@ type State struct {
 	Amount   float64
 	Expected time.Time // expected close; imputed when the deal had none, today when overdue
 	Imputed  bool      // Expected was not on the deal
+	Stated   time.Time // the expected close as the deal had it then (before either); zero when none
 	// AmountKnown is false when no history row tells the amount at that
 	// time: Amount is then the deal's final amount, good enough to size the
 	// pipeline but never a model feature (it would leak the outcome).
@@ -78,6 +79,7 @@ func (b *Book) StateAt(d *Deal, t time.Time, cycle time.Duration) State {
 			s.Expected, s.AmountKnown = d.Expected, true
 		}
 	}
+	s.Stated = s.Expected
 	if s.Expected.IsZero() {
 		s.Expected, s.Imputed = d.Created.Add(cycle), true
 	}

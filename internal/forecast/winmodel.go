@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"time"
 
@@ -13,19 +14,27 @@ import (
 // WinModel is the per-deal win-probability model trained as of a day, with
 // how it and the naive-Bayes baseline did on a time-ordered holdout.
 type WinModel struct {
-	Model      winprob.Model `json:"-"` // nil when there were too few closed deals
-	Chosen     string        `json:"model,omitempty"`
+	Model      winprob.Model `json:"-"`                     // nil when there were too few closed deals
+	Chosen     string        `json:"model,omitempty"`       // logistic, gbt or naive_bayes
+	Label      string        `json:"model_label,omitempty"` // in words: "gradient-boosted trees"
 	TrainedAt  time.Time     `json:"trained_as_of"`
 	Note       string        `json:"note"`
 	Holdout    []ModelScore  `json:"holdout,omitempty"`
 	TrainedOn  int           `json:"trained_on"`
 	HoldoutFor float64       `json:"holdout_fraction"`
+	// bounds are the numeric features' ranges in training: a value outside
+	// is taken at the nearest end (see bounds.clamp).
+	bounds bounds
 }
+
+// ModelLabels name the models in words, for people.
+var ModelLabels = map[string]string{"logistic": "logistic regression", "gbt": "gradient-boosted trees", "naive_bayes": "naive Bayes (baseline)"}
 
 // ModelScore is one model's accuracy on the holdout. AUC is absent when
 // the holdout has a single class.
 type ModelScore struct {
 	Model       string        `json:"model"`
+	Label       string        `json:"model_label"`
 	N           int           `json:"n"`
 	Won         int           `json:"won"`
 	BaseRate    float64       `json:"base_rate"`
@@ -80,6 +89,7 @@ func (b *Book) TrainWinModel(asOf time.Time) *WinModel {
 		},
 	}
 	train, holdout, err := winprob.TimeSplit(rows, holdoutFraction)
+	holdout = boundsOf(train).clampAll(holdout) // measured as it will be used
 	best := -1
 	for i, fit := range trainers {
 		if err != nil {
@@ -94,11 +104,12 @@ func (b *Book) TrainWinModel(asOf time.Time) *WinModel {
 		}
 	}
 	if err == nil {
-		wm.Chosen = wm.Holdout[best].Model
+		wm.Chosen, wm.Label = wm.Holdout[best].Model, wm.Holdout[best].Label
 		wm.Model, err = trainers[best](rows)
+		wm.bounds = boundsOf(rows)
 	}
 	if err != nil {
-		wm.Model, wm.Chosen = nil, ""
+		wm.Model, wm.Chosen, wm.Label = nil, "", ""
 		if errors.Is(err, winprob.ErrTooFewDeals) {
 			wm.Note = fmt.Sprintf("no win-probability model: it needs at least %d won and %d lost closed deals in training (%v); the history-weighted method stands in", winprob.MinDealsPerClass, winprob.MinDealsPerClass, err)
 		} else {
@@ -106,16 +117,72 @@ func (b *Book) TrainWinModel(asOf time.Time) *WinModel {
 		}
 		return wm
 	}
-	wm.Note = fmt.Sprintf("%s model on %d closed deals, the best of %d on the latest %d%% held out", wm.Chosen, len(rows), len(trainers), int(holdoutFraction*100))
+	wm.Note = fmt.Sprintf("%s, learned from %d closed deals: the best of %d models on the latest %d%% held out", wm.Label, len(rows), len(trainers), int(holdoutFraction*100))
 	return wm
 }
+
+// bounds are each numeric feature's smallest and largest value in
+// training. A model has learned nothing about values beyond them, and a
+// linear one would extrapolate without limit (a deal open for nine years
+// would score a certain win from its age alone), so every row is clamped
+// to them before it is scored.
+type bounds struct{ lo, hi []float64 }
+
+func boundsOf(rows []winprob.Row) bounds {
+	n := len(FeatureSchema.Numeric)
+	b := bounds{lo: make([]float64, n), hi: make([]float64, n)}
+	for k := range n {
+		b.lo[k], b.hi[k] = math.Inf(1), math.Inf(-1)
+	}
+	for _, r := range rows {
+		for k, x := range r.Num {
+			if !math.IsNaN(x) {
+				b.lo[k], b.hi[k] = math.Min(b.lo[k], x), math.Max(b.hi[k], x)
+			}
+		}
+	}
+	return b
+}
+
+// clamp returns r with every numeric value inside the bounds (a copy when
+// any was outside; r is not modified). Missing values stay missing.
+func (b bounds) clamp(r winprob.Row) winprob.Row {
+	if b.lo == nil {
+		return r
+	}
+	copied := false
+	for k, x := range r.Num {
+		if math.IsNaN(x) || b.lo[k] > b.hi[k] { // missing, or never seen in training
+			continue
+		}
+		if c := math.Max(b.lo[k], math.Min(b.hi[k], x)); c != x {
+			if !copied {
+				r.Num, copied = slices.Clone(r.Num), true
+			}
+			r.Num[k] = c
+		}
+	}
+	return r
+}
+
+func (b bounds) clampAll(rows []winprob.Row) []winprob.Row {
+	out := make([]winprob.Row, len(rows))
+	for i, r := range rows {
+		out[i] = b.clamp(r)
+	}
+	return out
+}
+
+// score is the deal's win probability, its features clamped to the range
+// the model learned from.
+func (m *WinModel) score(r winprob.Row) float64 { return m.Model.Score(m.bounds.clamp(r)) }
 
 func naiveBayesOptions(b *Book) winprob.NaiveBayesOptions {
 	return winprob.NaiveBayesOptions{StageFeature: "stage", StageOrder: b.Open}
 }
 
 func scoreOf(ev winprob.Evaluation) ModelScore {
-	s := ModelScore{Model: ev.Model, N: ev.N, Won: ev.Won, BaseRate: ev.BaseRate, AUC: finite(ev.AUC), Brier: ev.Brier, LogLoss: ev.LogLoss}
+	s := ModelScore{Model: ev.Model, Label: ModelLabels[ev.Model], N: ev.N, Won: ev.Won, BaseRate: ev.BaseRate, AUC: finite(ev.AUC), Brier: ev.Brier, LogLoss: ev.LogLoss}
 	for _, bin := range ev.Reliability {
 		s.Reliability = append(s.Reliability, Reliability{Lo: bin.Lo, Hi: bin.Hi, Count: bin.Count,
 			MeanPredicted: finite(bin.MeanPredicted), ObservedRate: finite(bin.ObservedRate)})
@@ -132,14 +199,14 @@ func finite(v float64) *float64 {
 
 // DealScore is an open deal's win probability with its reasons.
 type DealScore struct {
-	DealID      int64            `json:"opportunity_id"`
-	OwnerID     int64            `json:"owner_id"`
-	Stage       string           `json:"stage"`
-	Amount      float64          `json:"amount"`
-	Expected    string           `json:"expected_close"`
-	Probability float64          `json:"win_probability"`
-	StageProb   float64          `json:"stage_probability"`
-	Factors     []winprob.Factor `json:"factors,omitempty"`
+	DealID      int64    `json:"opportunity_id"`
+	OwnerID     int64    `json:"owner_id"`
+	Stage       string   `json:"stage"`
+	Amount      float64  `json:"amount"`
+	Expected    string   `json:"expected_close"`
+	Probability float64  `json:"win_probability"`
+	StageProb   float64  `json:"stage_probability"`
+	Factors     []Factor `json:"factors,omitempty"`
 }
 
 // ScoreOpen scores the deals open on the book's day (all, or those keep
@@ -160,9 +227,12 @@ func (b *Book) ScoreOpen(m *WinModel, keep func(*Deal) bool, k int) []DealScore 
 		st := b.StateAt(d, b.Today, cycle)
 		row := f.row(d, st, b.Today)
 		ds := DealScore{DealID: d.ID, OwnerID: d.OwnerID, Stage: st.Stage, Amount: round2(st.Amount), Expected: st.Expected.Format(time.DateOnly),
-			Probability: m.Model.Score(row), StageProb: b.Stages[st.Stage].Probability}
+			Probability: m.score(row), StageProb: b.Stages[st.Stage].Probability}
 		if k > 0 {
-			ds.Factors = m.Model.Explain(row, k)
+			used := m.bounds.clamp(row)
+			for _, f := range m.Model.Explain(used, k) {
+				ds.Factors = append(ds.Factors, explain(f, row, used, b.Currency))
+			}
 		}
 		out = append(out, ds)
 	}

@@ -78,6 +78,26 @@ func (m *Model) String() string {
 	return fmt.Sprintf("ETS(%s,%s,%s)", m.Error, t, m.Season)
 }
 
+// Label says in plain words what the model assumes, e.g. "trend, no
+// seasonality" for ETS(M,A,N); String is the technical name.
+func (m *Model) Label() string {
+	trend := "no trend"
+	switch {
+	case m.Trend == "A" && m.Damped:
+		trend = "trend that levels off"
+	case m.Trend == "A":
+		trend = "trend"
+	}
+	season := "no seasonality"
+	switch m.Season {
+	case "A":
+		season = "seasonality"
+	case "M":
+		season = "seasonality growing with the level"
+	}
+	return trend + ", " + season
+}
+
 // spec is one candidate model form.
 type spec struct {
 	err, trend, season byte // 'A', 'M', 'N'

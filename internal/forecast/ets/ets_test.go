@@ -272,3 +272,19 @@ func TestForbiddenSpec(t *testing.T) {
 		t.Errorf("AAM: got %v, want an error", err)
 	}
 }
+
+func TestLabel(t *testing.T) {
+	for _, tc := range []struct {
+		m    Model
+		want string
+	}{
+		{Model{Error: "M", Trend: "A", Season: "N"}, "trend, no seasonality"},
+		{Model{Error: "A", Trend: "N", Season: "N"}, "no trend, no seasonality"},
+		{Model{Error: "A", Trend: "A", Damped: true, Season: "A"}, "trend that levels off, seasonality"},
+		{Model{Error: "M", Trend: "N", Season: "M"}, "no trend, seasonality growing with the level"},
+	} {
+		if got := tc.m.Label(); got != tc.want {
+			t.Errorf("%v: label %q, want %q", &tc.m, got, tc.want)
+		}
+	}
+}

@@ -45,10 +45,10 @@ type Schema struct {
 
 // A Factor is one feature's contribution to a deal's log-odds.
 type Factor struct {
-	Feature      string  // schema name, e.g. "stage"
-	Name         string  // display name, e.g. "stage = Negotiation" or "days_in_stage"
-	Value        string  // the deal's value as shown, e.g. "Negotiation", "12.5", "missing"
-	Contribution float64 // signed, in log-odds units, relative to the model's base
+	Feature      string  `json:"feature"`      // schema name, e.g. "stage"
+	Name         string  `json:"name"`         // display name, e.g. "stage = Negotiation" or "days_in_stage"
+	Value        string  `json:"value"`        // the deal's value as shown, e.g. "Negotiation", "12.5", "missing"
+	Contribution float64 `json:"contribution"` // signed, in log-odds units, relative to the model's base
 }
 
 // Model is a trained win-probability model. Implementations are read-only
