@@ -28,6 +28,9 @@ type dimension struct {
 	public func(key string) (string, string)
 }
 
+// ownerColumns are the owner columns of each entity's rows in the queries.
+var ownerColumns = map[entity]string{entOpp: "o.owner_id", entActivity: "act.owner_id", entLead: "l.owner_id"}
+
 // totalDimension is no slicing at all: one slice with key "".
 func totalDimension() *dimension {
 	k := keyExpr{expr: "''"}
@@ -39,8 +42,14 @@ func totalDimension() *dimension {
 }
 
 func (sel *selection) dimension(ctx context.Context, s *store.Store, name string) (*dimension, error) {
-	owners := map[entity]string{entOpp: "o.owner_id", entActivity: "act.owner_id", entLead: "l.owner_id"}
+	if name == "rep" && !sel.individuals {
+		return nil, fmt.Errorf("figures by rep: a role that sees aggregates only sees no one person's figures: %w", crm.ErrForbidden)
+	}
+	owners := ownerColumns
 	// byUser maps each visible user to a key (digits only, safe to inline).
+	// Its alias is the dimension's own, so that one query can slice by
+	// several dimensions (computeAll).
+	alias := "dk_" + name
 	byUser := func(key func(u userRow) string) map[entity]keyExpr {
 		ids := make([]int64, 0, len(sel.users))
 		for id := range sel.users {
@@ -53,13 +62,13 @@ func (sel *selection) dimension(ctx context.Context, s *store.Store, name string
 				rows = append(rows, fmt.Sprintf("(%d, '%s')", id, k))
 			}
 		}
-		table := "(SELECT CAST(NULL AS BIGINT) AS user_id, CAST(NULL AS VARCHAR) AS k WHERE FALSE) dk"
+		table := "(SELECT CAST(NULL AS BIGINT) AS user_id, CAST(NULL AS VARCHAR) AS k WHERE FALSE) " + alias
 		if len(rows) > 0 {
-			table = "(VALUES " + strings.Join(rows, ", ") + ") AS dk(user_id, k)"
+			table = "(VALUES " + strings.Join(rows, ", ") + ") AS " + alias + "(user_id, k)"
 		}
 		m := map[entity]keyExpr{}
 		for ent, col := range owners {
-			m[ent] = keyExpr{expr: "COALESCE(dk.k, '')", join: "LEFT JOIN " + table + " ON dk.user_id = " + col}
+			m[ent] = keyExpr{expr: "COALESCE(" + alias + ".k, '')", join: "LEFT JOIN " + table + " ON " + alias + ".user_id = " + col}
 		}
 		return m
 	}
@@ -175,4 +184,17 @@ func (sel *selection) dimension(ctx context.Context, s *store.Store, name string
 		return nil, crm.Invalid("kpi", "by", fmt.Sprintf("%q: want one of %s", name, strings.Join(Dimensions, ", ")))
 	}
 	return d, nil
+}
+
+// ownerKey is the slice of d (a dimension that follows the owner) holding
+// the records of owner, as the dimension's SQL key gives it.
+func (sel *selection) ownerKey(d *dimension, owner int64) string {
+	if d.name == "rep" {
+		return strconv.FormatInt(owner, 10)
+	}
+	u, ok := sel.users[owner]
+	if !ok {
+		return "" // not a visible user: no team, no region
+	}
+	return d.userKey(u)
 }

@@ -109,7 +109,10 @@ type selection struct {
 	owners    []int64
 	ownerSet  map[int64]bool
 	seesAll   bool // the principal sees the whole organisation
-	rates     *crm.RateTable
+	// individuals: the principal may see one person's figures (not the
+	// viewer, who sees aggregates only).
+	individuals bool
+	rates       *crm.RateTable
 
 	// Computed once per selection and shared by the reports of an overview.
 	quotaCache       map[int64]decimal.Decimal
@@ -133,7 +136,7 @@ func resolve(ctx context.Context, s *store.Store, p crm.Principal, f Filter) (*s
 		return nil, err
 	}
 	sel := &selection{f: f, cal: crm.FiscalCalendar{StartMonth: time.Month(st.FiscalYearStartMonth)}, corp: st.CorporateCurrency,
-		from: beginning, to: ending, seesAll: of.All()}
+		from: beginning, to: ending, seesAll: of.All(), individuals: of.Individuals()}
 	if err := sel.cal.Validate(); err != nil {
 		return nil, err
 	}
@@ -187,13 +190,16 @@ func resolve(ctx context.Context, s *store.Store, p crm.Principal, f Filter) (*s
 	sel.allOwners = of.All() && !f.peopleFiltered()
 	if !sel.allOwners {
 		if f.RepID != 0 {
+			if err := of.CheckIndividuals("rep filter"); err != nil {
+				return nil, err
+			}
 			if _, ok := sel.users[f.RepID]; !ok {
 				return nil, fmt.Errorf("rep %d: %w", f.RepID, crm.ErrNotFound)
 			}
 		}
 		var sub map[int64]bool
 		if f.TeamID != 0 {
-			if _, ok := sel.teams[f.TeamID]; !ok {
+			if _, ok := sel.teams[f.TeamID]; !ok || !of.Team(f.TeamID) {
 				return nil, fmt.Errorf("team %d: %w", f.TeamID, crm.ErrNotFound)
 			}
 			sub = sel.subtree(f.TeamID)

@@ -8,9 +8,13 @@ package metrics
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
+	"strings"
+	"sync"
 
 	"github.com/quarterdeck/quarterdeck/internal/crm"
 	"github.com/quarterdeck/quarterdeck/internal/store"
@@ -208,108 +212,261 @@ type leadFacts struct {
 }
 
 func (sel *selection) compute(ctx context.Context, s *store.Store, d *dimension) ([]Slice, error) {
-	by := map[string]*raw{}
-	get := func(k string) *raw {
-		r := by[k]
-		if r == nil {
-			r = &raw{wonBy: map[int64]decimal.Decimal{}, acts: map[int64]map[string]actCell{}}
-			by[k] = r
-		}
-		return r
-	}
-	unconvertedExtra := int64(0)
-	if d.name == "" {
-		get("")
-	}
-	if err := sel.oppFacts(ctx, s, d, get); err != nil {
+	out, err := sel.computeAll(ctx, s, []*dimension{d})
+	if err != nil {
 		return nil, err
 	}
-	quotasApply := sel.period != nil && d.people && sel.f.ownerOnly()
-	var quotas map[int64]decimal.Decimal
-	if quotasApply {
-		if err := sel.wonByOwner(ctx, s, d, get); err != nil {
-			return nil, err
+	return out[0], nil
+}
+
+// computeAll computes the slices of each of ds. With one dimension, each
+// query groups by its key. With several, which must all follow the owner
+// (the total, rep, team, region), the data is read once for all of them:
+// the deals' counts and money and the activities per owner, added up in
+// Go into every dimension's slices (sums of exact decimals and counts: the
+// same numbers), and what does not add up, the cycles' averages and
+// medians and the leads' facts (a median response time), by one query
+// grouping by every dimension at once (GROUPING SETS), so that each
+// slice's medians are still its own. The won amounts per owner, which
+// quota attainment needs, come with the deals.
+func (sel *selection) computeAll(ctx context.Context, s *store.Store, ds []*dimension) ([][]Slice, error) {
+	multi := len(ds) > 1
+	if multi {
+		for _, d := range ds {
+			if !d.people {
+				return nil, fmt.Errorf("metrics: slicing by %q in one pass with other dimensions: it does not follow the owner", d.name)
+			}
+		}
+	}
+	bys := make([]map[string]*raw, len(ds))
+	gets := make([]func(string) *raw, len(ds))
+	for i, d := range ds {
+		by := map[string]*raw{}
+		bys[i] = by
+		gets[i] = func(k string) *raw {
+			r := by[k]
+			if r == nil {
+				r = &raw{wonBy: map[int64]decimal.Decimal{}, acts: map[int64]map[string]actCell{}}
+				by[k] = r
+			}
+			return r
 		}
 		if d.name == "" {
-			sel.wonByOwnerTotal = get("").wonBy
-		}
-		var unconv int64
-		var err error
-		if quotas, unconv, err = sel.quotas(ctx, s); err != nil {
-			return nil, err
-		}
-		unconvertedExtra += unconv
-		for uid := range quotas {
-			get(d.userKey(sel.users[uid]))
+			gets[i]("")
 		}
 	}
-	actsApply := sel.f.applies(entActivity) && d.keys[entActivity].expr != ""
-	if actsApply {
-		if err := sel.activities(ctx, s, d, get); err != nil {
-			return nil, err
+	// Which facts apply to which dimension's slices.
+	quotasApply := make([]bool, len(ds))
+	actsApply := make([]bool, len(ds))
+	leadsApply := make([]bool, len(ds))
+	anyQuotas, anyActs := false, false
+	var leadDims []int
+	for i, d := range ds {
+		quotasApply[i] = sel.period != nil && d.people && sel.f.ownerOnly()
+		actsApply[i] = sel.f.applies(entActivity) && d.keys[entActivity].expr != ""
+		leadsApply[i] = sel.f.applies(entLead) && d.keys[entLead].expr != ""
+		anyQuotas, anyActs = anyQuotas || quotasApply[i], anyActs || actsApply[i]
+		if leadsApply[i] {
+			leadDims = append(leadDims, i)
 		}
 	}
-	leadsApply := sel.f.applies(entLead) && d.keys[entLead].expr != ""
-	if leadsApply {
-		if err := sel.leads(ctx, s, d, get); err != nil {
-			return nil, err
+	// The activities and the leads are read beside the deals, each on a
+	// connection of its own: the engines keep both cores busier that way
+	// (see docs/kpis.md, Speed). Their rows go into the slices afterwards.
+	var wg sync.WaitGroup
+	var actRows []actRow
+	var leadRows []leadRow
+	var actErr, leadErr error
+	if anyActs {
+		d := ds[0]
+		if multi {
+			d = totalDimension() // per owner and kind, rolled up below
 		}
+		wg.Go(func() { actRows, actErr = sel.activities(ctx, s, d) })
 	}
-	// Acquisition cost: organisation-wide costs over organisation-wide new
-	// customers, so only for the whole organisation, unsliced.
+	lds := make([]*dimension, len(leadDims))
+	for j, i := range leadDims {
+		lds[j] = ds[i]
+	}
+	if len(lds) > 0 {
+		wg.Go(func() { leadRows, leadErr = sel.leads(ctx, s, lds) })
+	}
+	var quotas map[int64]decimal.Decimal
 	var newCustomers *int64
 	var costs *decimal.Decimal
-	if d.name == "" && sel.seesAll && sel.f.ownerOnly() && !sel.f.peopleFiltered() {
-		q := render("new-customers", nil, sel.timeParams(nil))
-		var n int64
-		if err := s.DB().QueryRowContext(ctx, q.sql, q.args...).Scan(&n); err != nil {
-			return nil, fmt.Errorf("kpi: new customers: %w", err)
+	unconvertedExtra := int64(0)
+	err := func() error {
+		if multi {
+			// The deals per owner, added up into every slice, and the cycles
+			// (averages and medians) of every slice, which do not add up.
+			byOwner, err := sel.oppFactsByOwner(ctx, s)
+			if err != nil {
+				return err
+			}
+			won := make(map[int64]decimal.Decimal, len(byOwner))
+			for owner, o := range byOwner {
+				won[owner] = o.wonAmount
+				for i, d := range ds {
+					gets[i](sel.ownerKey(d, owner)).opp.add(o)
+				}
+			}
+			if sel.period != nil && sel.f.ownerOnly() {
+				sel.wonByOwnerTotal = won // what won-by-owner reads: the won deals of the period
+			}
+			for _, by := range bys {
+				for _, r := range by {
+					r.opp.weighted = r.opp.weighted.Round(2) // as opp-facts rounds its sum
+				}
+			}
+			if err := sel.cycles(ctx, s, ds, gets); err != nil {
+				return err
+			}
+		} else if err := sel.oppFacts(ctx, s, ds[0], gets[0]); err != nil {
+			return err
 		}
-		c, unconv, found, err := sel.costs(ctx, s)
-		if err != nil {
-			return nil, err
-		}
-		unconvertedExtra += unconv
-		newCustomers = &n
-		if found {
-			costs = &c
-		}
-	}
-
-	out := make([]Slice, 0, len(by))
-	for k, r := range by {
-		key, label := d.public(k)
-		kp := sel.assemble(r, actsApply, leadsApply)
-		if quotasApply {
-			sel.attainment(&kp, r, quotas, func(uid int64) bool { return d.userKey(sel.users[uid]) == k })
-		}
-		if d.name == "" {
-			kp.UnconvertedAmounts += unconvertedExtra
-			if newCustomers != nil {
-				kp.NewCustomers, kp.Costs = newCustomers, costs
-				if costs != nil && *newCustomers > 0 {
-					v := costs.Div(decimal.NewFromInt(*newCustomers)).Round(2)
-					kp.CustomerAcquisitionCost = &v
+		if anyQuotas {
+			if !multi { // with several, sel.wonByOwnerTotal came with the deals per owner
+				d, get := ds[0], gets[0]
+				if err := sel.wonByOwner(ctx, s, d, get); err != nil {
+					return err
+				}
+				if d.name == "" {
+					sel.wonByOwnerTotal = get("").wonBy
+				}
+			}
+			var unconv int64
+			var err error
+			if quotas, unconv, err = sel.quotas(ctx, s); err != nil {
+				return err
+			}
+			unconvertedExtra += unconv
+			for i, d := range ds {
+				if quotasApply[i] {
+					for uid := range quotas {
+						gets[i](d.userKey(sel.users[uid]))
+					}
 				}
 			}
 		}
-		out = append(out, Slice{Key: key, Label: label, KPIs: kp})
-	}
-	slices.SortFunc(out, func(a, b Slice) int {
-		if c := b.KPIs.WonAmount.Cmp(a.KPIs.WonAmount); c != 0 {
-			return c
+		// Acquisition cost: organisation-wide costs over organisation-wide new
+		// customers, so only for the whole organisation, unsliced.
+		if slices.ContainsFunc(ds, func(d *dimension) bool { return d.name == "" }) && sel.seesAll && sel.f.ownerOnly() && !sel.f.peopleFiltered() {
+			q := render("new-customers", nil, sel.timeParams(nil))
+			var n int64
+			if err := s.DB().QueryRowContext(ctx, q.sql, q.args...).Scan(&n); err != nil {
+				return fmt.Errorf("kpi: new customers: %w", err)
+			}
+			c, unconv, found, err := sel.costs(ctx, s)
+			if err != nil {
+				return err
+			}
+			unconvertedExtra += unconv
+			newCustomers = &n
+			if found {
+				costs = &c
+			}
 		}
-		return cmp.Or(cmp.Compare(a.Label, b.Label), cmp.Compare(a.Key, b.Key))
-	})
-	return out, nil
+		return nil
+	}()
+	wg.Wait()
+	if err := errors.Join(err, actErr, leadErr); err != nil {
+		return nil, err
+	}
+	for _, a := range actRows {
+		if !multi {
+			gets[0](a.k).addActivity(a.owner, a.kind, a.c, a.tr)
+			continue
+		}
+		for i, d := range ds {
+			if actsApply[i] {
+				gets[i](sel.ownerKey(d, a.owner)).addActivity(a.owner, a.kind, a.c, a.tr)
+			}
+		}
+	}
+	for _, l := range leadRows {
+		gets[leadDims[l.set]](l.k).lead = &l.facts
+	}
+
+	all := make([][]Slice, len(ds))
+	for i, d := range ds {
+		out := make([]Slice, 0, len(bys[i]))
+		for k, r := range bys[i] {
+			key, label := d.public(k)
+			kp := sel.assemble(r, actsApply[i], leadsApply[i])
+			if quotasApply[i] {
+				if multi {
+					r.wonBy = sel.wonByOwnerTotal
+				}
+				sel.attainment(&kp, r, quotas, func(uid int64) bool { return d.userKey(sel.users[uid]) == k })
+			}
+			if d.name == "" {
+				kp.UnconvertedAmounts += unconvertedExtra
+				if newCustomers != nil {
+					kp.NewCustomers, kp.Costs = newCustomers, costs
+					if costs != nil && *newCustomers > 0 {
+						v := costs.Div(decimal.NewFromInt(*newCustomers)).Round(2)
+						kp.CustomerAcquisitionCost = &v
+					}
+				}
+			}
+			out = append(out, Slice{Key: key, Label: label, KPIs: kp})
+		}
+		slices.SortFunc(out, func(a, b Slice) int {
+			if c := b.KPIs.WonAmount.Cmp(a.KPIs.WonAmount); c != 0 {
+				return c
+			}
+			return cmp.Or(cmp.Compare(a.Label, b.Label), cmp.Compare(a.Key, b.Key))
+		})
+		all[i] = out
+	}
+	return all, nil
 }
 
 // parts are the template parts of a query over ent sliced by d.
 func (sel *selection) parts(d *dimension, ent entity) (map[string]string, map[string]any) {
+	return sel.partsAll([]*dimension{d}, ent, false)
+}
+
+// partsAll are the template parts of a query over ent sliced by every
+// dimension of ds in one pass (see queries.sql); with one dimension, the
+// query groups by its key alone. late (the leads query, several dimensions
+// that follow the owner): the query's first step keeps the owner, and the
+// keys are joined on at its end ({{late_keys}}, {{late_join}}).
+func (sel *selection) partsAll(ds []*dimension, ent entity, late bool) (map[string]string, map[string]any) {
 	where, params, _ := sel.where(ent)
-	k := d.keys[ent]
-	parts := map[string]string{"key": k.expr, "join": k.join, "where": where,
+	parts := map[string]string{"where": where, "late_keys": "", "late_join": "",
 		"rates": queries["rates"], "converted": queries["converted"], "open_in_period": sel.openInPeriod()}
+	if len(ds) == 1 {
+		k := ds[0].keys[ent]
+		parts["key"], parts["join"] = k.expr, k.join
+		parts["keys"], parts["key_cols"], parts["set_key"], parts["group"] = k.expr+" AS k", "l.k", "0, k", "k"
+		return parts, sel.timeParams(params)
+	}
+	var keys, joins, sets, setCase, keyCase []string
+	for i, d := range ds {
+		k := d.keys[ent]
+		c := "k" + strconv.Itoa(i)
+		keys = append(keys, k.expr+" AS "+c)
+		if k.join != "" {
+			joins = append(joins, k.join)
+		}
+		sets = append(sets, "("+c+")")
+		if i < len(ds)-1 {
+			setCase = append(setCase, fmt.Sprintf("WHEN GROUPING(%s) = 0 THEN %d", c, i))
+			keyCase = append(keyCase, fmt.Sprintf("WHEN GROUPING(%s) = 0 THEN %s", c, c))
+		}
+	}
+	last := len(ds) - 1
+	parts["group"] = "GROUPING SETS (" + strings.Join(sets, ", ") + ")"
+	parts["set_key"] = fmt.Sprintf("CASE %s ELSE %d END, CASE %s ELSE k%d END",
+		strings.Join(setCase, " "), last, strings.Join(keyCase, " "), last)
+	if late {
+		owner := ownerColumns[ent]
+		parts["keys"], parts["key_cols"], parts["join"] = owner, owner, ""
+		parts["late_keys"], parts["late_join"] = strings.Join(keys, ", ")+",", strings.Join(joins, "\n")
+		return parts, sel.timeParams(params)
+	}
+	parts["keys"], parts["join"] = strings.Join(keys, ", "), strings.Join(joins, "\n")
 	return parts, sel.timeParams(params)
 }
 
@@ -322,18 +479,44 @@ func (sel *selection) openInPeriod() string {
 	return "o.expected_close >= CAST(:from AS DATE) AND o.expected_close < CAST(:to AS DATE)"
 }
 
-func (sel *selection) oppFacts(ctx context.Context, s *store.Store, d *dimension, get func(string) *raw) error {
+// oppParts are the template parts and params of the deals' facts of d.
+//
+// {{relevant}} narrows the deals to those some fact counts: open and
+// expected in the period, closed in it, won in the previous period or the
+// same period last year, created in it. A slice exists, though, for every
+// owner, team, ... with a deal open or closed since the same period last
+// year or created in the period ({{with_slice}}, the deals a slice's row
+// was always computed over), even when all its facts are zero; so only the
+// total, whose one slice always exists, and the per-owner facts, which
+// read the owners of {{with_slice}} on their own, are computed over the
+// narrower set.
+func (sel *selection) oppParts(d *dimension) (map[string]string, map[string]any) {
 	parts, params := sel.parts(d, entOpp)
-	parts["relevant"] = "TRUE"
+	parts["opp_base"] = queries["opp-base"]
+	parts["relevant"], parts["with_slice"] = "TRUE", "TRUE"
 	prev, ly := sel.from, sel.from
 	prevTo, lyTo := sel.from, sel.from
 	if sel.period != nil {
 		pp, lp := sel.cal.Prev(*sel.period), sel.cal.SameLastYear(*sel.period)
 		prev, prevTo, ly, lyTo = pp.Start, pp.End, lp.Start, lp.End
-		parts["relevant"] = "NOT o.is_closed OR (o.closed_at >= CAST(:ly_from AS DATE) AND o.closed_at < CAST(:to AS DATE))" +
+		parts["with_slice"] = "NOT o.is_closed OR (o.closed_at >= CAST(:ly_from AS DATE) AND o.closed_at < CAST(:to AS DATE))" +
 			" OR (o.created_at >= CAST(:from_ts AS TIMESTAMP) AND o.created_at < CAST(:to_ts AS TIMESTAMP))"
+		parts["relevant"] = parts["with_slice"]
+		if d.name == "" {
+			parts["relevant"] = "(NOT o.is_closed AND " + sel.openInPeriod() + ")" +
+				" OR (o.closed_at >= CAST(:from AS DATE) AND o.closed_at < CAST(:to AS DATE))" +
+				" OR (o.is_won AND o.closed_at >= CAST(:prev_from AS DATE) AND o.closed_at < CAST(:prev_to AS DATE))" +
+				" OR (o.is_won AND o.closed_at >= CAST(:ly_from AS DATE) AND o.closed_at < CAST(:ly_to AS DATE))" +
+				" OR (o.created_at >= CAST(:from_ts AS TIMESTAMP) AND o.created_at < CAST(:to_ts AS TIMESTAMP))"
+		}
 	}
 	params["prev_from"], params["prev_to"], params["ly_from"], params["ly_to"] = prev, prevTo, ly, lyTo
+	return parts, params
+}
+
+// oppFacts reads the deals' facts per slice of d.
+func (sel *selection) oppFacts(ctx context.Context, s *store.Store, d *dimension, get func(string) *raw) error {
+	parts, params := sel.oppParts(d)
 	q := render("opp-facts", parts, params)
 	rows, err := s.DB().QueryContext(ctx, q.sql, q.args...)
 	if err != nil {
@@ -357,6 +540,76 @@ func (sel *selection) oppFacts(ctx context.Context, s *store.Store, d *dimension
 	return nil
 }
 
+// oppFactsByOwner reads the additive deals' facts (counts and money) per
+// owner, with a row of zeros for each owner with no deal that counts but
+// deals that make a slice (see oppParts); the weighted pipeline is not
+// rounded yet.
+func (sel *selection) oppFactsByOwner(ctx context.Context, s *store.Store) (map[int64]oppFacts, error) {
+	parts, params := sel.oppParts(totalDimension())
+	q := render("opp-facts-by-owner", parts, params)
+	rows, err := s.DB().QueryContext(ctx, q.sql, q.args...)
+	if err != nil {
+		return nil, fmt.Errorf("kpi: deals: %w", err)
+	}
+	defer rows.Close()
+	out := map[int64]oppFacts{}
+	for rows.Next() {
+		var owner int64
+		var o oppFacts
+		if err := rows.Scan(&owner, &o.wonCount, scanMoney(&o.wonAmount), &o.wonConverted, &o.lostCount, &o.openCount,
+			scanMoney(&o.openAmount), scanMoney(&o.weighted), &o.cohort, &o.cohortWon,
+			scanMoney(&o.prevWon), scanMoney(&o.lyWon), &o.unconverted); err != nil {
+			return nil, fmt.Errorf("kpi: deals: %w", err)
+		}
+		sum := out[owner] // an owner may come twice: with facts, and with zeros
+		sum.add(o)
+		out[owner] = sum
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("kpi: deals: %w", err)
+	}
+	return out, nil
+}
+
+// add adds the additive facts of o (counts and money, not the cycles).
+func (f *oppFacts) add(o oppFacts) {
+	f.wonCount += o.wonCount
+	f.wonConverted += o.wonConverted
+	f.lostCount += o.lostCount
+	f.openCount += o.openCount
+	f.wonAmount = f.wonAmount.Add(o.wonAmount)
+	f.openAmount = f.openAmount.Add(o.openAmount)
+	f.weighted = f.weighted.Add(o.weighted)
+	f.cohort += o.cohort
+	f.cohortWon += o.cohortWon
+	f.prevWon = f.prevWon.Add(o.prevWon)
+	f.lyWon = f.lyWon.Add(o.lyWon)
+	f.unconverted += o.unconverted
+}
+
+// cycles reads the sales and lost cycles (averages and medians) of every
+// slice of ds, in one query.
+func (sel *selection) cycles(ctx context.Context, s *store.Store, ds []*dimension, gets []func(string) *raw) error {
+	parts, params := sel.partsAll(ds, entOpp, false)
+	q := render("opp-cycles", parts, params)
+	rows, err := s.DB().QueryContext(ctx, q.sql, q.args...)
+	if err != nil {
+		return fmt.Errorf("kpi: cycles: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var set int
+		var k string
+		var avg, med, avgLost, medLost *float64
+		if err := rows.Scan(&set, &k, nullFloat{&avg}, nullFloat{&med}, nullFloat{&avgLost}, nullFloat{&medLost}); err != nil {
+			return fmt.Errorf("kpi: cycles: %w", err)
+		}
+		o := &gets[set](k).opp
+		o.avgCycle, o.medCycle, o.avgLost, o.medLost = avg, med, avgLost, medLost
+	}
+	return rows.Err()
+}
+
 func (sel *selection) wonByOwner(ctx context.Context, s *store.Store, d *dimension, get func(string) *raw) error {
 	parts, params := sel.parts(d, entOpp)
 	q := render("won-by-owner", parts, params)
@@ -377,54 +630,76 @@ func (sel *selection) wonByOwner(ctx context.Context, s *store.Store, d *dimensi
 	return rows.Err()
 }
 
-func (sel *selection) activities(ctx context.Context, s *store.Store, d *dimension, get func(string) *raw) error {
+// actRow is one slice's activities of one owner and kind.
+type actRow struct {
+	k     string
+	owner int64
+	kind  string
+	c     actCell
+	tr    timeRange
+}
+
+// activities reads the activities of the period per slice of d, owner and
+// kind.
+func (sel *selection) activities(ctx context.Context, s *store.Store, d *dimension) ([]actRow, error) {
 	parts, params := sel.parts(d, entActivity)
 	q := render("activities", parts, params)
 	rows, err := s.DB().QueryContext(ctx, q.sql, q.args...)
 	if err != nil {
-		return fmt.Errorf("kpi: activities: %w", err)
+		return nil, fmt.Errorf("kpi: activities: %w", err)
 	}
 	defer rows.Close()
+	var out []actRow
 	for rows.Next() {
-		var k, kind string
-		var owner int64
-		var c actCell
-		var tr timeRange
-		if err := rows.Scan(&k, &owner, &kind, &c.count, &c.minutes, &tr.first, &tr.last); err != nil {
-			return fmt.Errorf("kpi: activities: %w", err)
+		var a actRow
+		if err := rows.Scan(&a.k, &a.owner, &a.kind, &a.c.count, &a.c.minutes, &a.tr.first, &a.tr.last); err != nil {
+			return nil, fmt.Errorf("kpi: activities: %w", err)
 		}
-		r := get(k)
-		if r.acts[owner] == nil {
-			r.acts[owner] = map[string]actCell{}
-		}
-		r.acts[owner][kind] = c
-		if r.first == nil {
-			r.first = &tr
-		} else {
-			r.first.widen(tr)
-		}
+		out = append(out, a)
 	}
-	return rows.Err()
+	return out, rows.Err()
 }
 
-func (sel *selection) leads(ctx context.Context, s *store.Store, d *dimension, get func(string) *raw) error {
-	parts, params := sel.parts(d, entLead)
+// addActivity adds one owner's activities of one kind to the slice.
+func (r *raw) addActivity(owner int64, kind string, c actCell, tr timeRange) {
+	if r.acts[owner] == nil {
+		r.acts[owner] = map[string]actCell{}
+	}
+	r.acts[owner][kind] = c
+	if r.first == nil {
+		r.first = &tr
+	} else {
+		r.first.widen(tr)
+	}
+}
+
+// leadRow is the leads' facts of one slice of the set-th dimension.
+type leadRow struct {
+	set   int
+	k     string
+	facts leadFacts
+}
+
+// leads reads the leads' facts of every slice of ds, in one query.
+func (sel *selection) leads(ctx context.Context, s *store.Store, ds []*dimension) ([]leadRow, error) {
+	parts, params := sel.partsAll(ds, entLead, true)
 	q := render("leads", parts, params)
 	rows, err := s.DB().QueryContext(ctx, q.sql, q.args...)
 	if err != nil {
-		return fmt.Errorf("kpi: leads: %w", err)
+		return nil, fmt.Errorf("kpi: leads: %w", err)
 	}
 	defer rows.Close()
+	var out []leadRow
 	for rows.Next() {
-		var k string
-		var l leadFacts
-		if err := rows.Scan(&k, &l.leads, &l.responded, nullFloat{&l.median}, &l.in5, &l.in60,
+		var r leadRow
+		l := &r.facts
+		if err := rows.Scan(&r.set, &r.k, &l.leads, &l.responded, nullFloat{&l.median}, &l.in5, &l.in60,
 			&l.qualified, &l.opps, &l.won, &l.demos, &l.sales); err != nil {
-			return fmt.Errorf("kpi: leads: %w", err)
+			return nil, fmt.Errorf("kpi: leads: %w", err)
 		}
-		get(k).lead = &l
+		out = append(out, r)
 	}
-	return rows.Err()
+	return out, rows.Err()
 }
 
 // ratio is a ÷ b, or nil when b is zero.

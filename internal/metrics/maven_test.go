@@ -246,6 +246,37 @@ func TestMavenKPIs(t *testing.T) {
 				}
 			})
 		}
+		// The funnel over all time. The import records each deal's stage as
+		// the file gives it (the final one), so a deal reached only that
+		// stage: open deals their open stage, won and lost deals none.
+		// Engaging, created by the import after the seeded stages, is an
+		// open stage like the others; the seeded stages no Maven deal has
+		// were reached by nobody.
+		t.Run("funnel", func(t *testing.T) {
+			byStage := map[string]int64{}
+			for _, d := range deals {
+				byStage[d.stage]++
+			}
+			want := []FunnelStage{
+				{Stage: "Prospecting", Kind: crm.StageOpen, Reached: byStage["Prospecting"], ConversionToNext: ptr(0.0)},
+				{Stage: "Qualification", Kind: crm.StageOpen},
+				{Stage: "Proposal", Kind: crm.StageOpen},
+				{Stage: "Negotiation", Kind: crm.StageOpen},
+				{Stage: "Engaging", Kind: crm.StageOpen, Reached: byStage["Engaging"], ConversionToNext: ptr(0.0)},
+				{Stage: "Closed Won", Kind: crm.StageWon, Reached: byStage["Won"]},
+				{Stage: "Closed Lost", Kind: crm.StageLost, Reached: byStage["Lost"]},
+			}
+			got, err := Funnel(ctx, s, ops, Filter{})
+			storetest.Must(t, err)
+			if len(got) != len(want) {
+				t.Fatalf("funnel %+v, want %d stages", got, len(want))
+			}
+			for i, w := range want {
+				if show(got[i]) != show(w) {
+					t.Errorf("stage %d = %s, want %s", i, show(got[i]), show(w))
+				}
+			}
+		})
 		// Slices over all time: won amount and count per rep, region and product.
 		for _, c := range []struct {
 			dim string

@@ -173,8 +173,60 @@ type OverviewOptions struct {
 }
 
 // ComputeOverview computes the overview in one go: the filter is resolved
-// once, and on PostgreSQL the charts' queries run concurrently with the KPIs'.
+// once, and the charts' queries run beside the KPIs'.
 func ComputeOverview(ctx context.Context, s *store.Store, p crm.Principal, f Filter, o OverviewOptions) (Overview, error) {
+	sel, err := resolve(ctx, s, p, f)
+	if err != nil {
+		return Overview{}, err
+	}
+	ov, _, err := sel.overview(ctx, s, p, f, o, nil)
+	return ov, err
+}
+
+// Dashboard is the overview dashboard: the overview and its drill-down
+// tables by team and by rep.
+type Dashboard struct {
+	Overview Overview `json:"overview"`
+	ByTeam   []Slice  `json:"by_team"`
+	ByRep    []Slice  `json:"by_rep"` // nil for a role that sees aggregates only
+}
+
+// ComputeDashboard is ComputeOverview, ComputeBy(team) and, for a role that
+// may see one person's figures, ComputeBy(rep), with the same numbers, in
+// one go: the filter is resolved once, and the deals, activities and leads
+// are read once for the total and both drill-downs (counts and money per
+// owner, added up into each slice; medians and averages by queries that
+// group by all three at once, so that they stay each slice's own).
+func ComputeDashboard(ctx context.Context, s *store.Store, p crm.Principal, f Filter, o OverviewOptions) (Dashboard, error) {
+	sel, err := resolve(ctx, s, p, f)
+	if err != nil {
+		return Dashboard{}, err
+	}
+	var dims []*dimension
+	for _, name := range []string{"team", "rep"} {
+		if name == "rep" && !sel.individuals {
+			continue
+		}
+		d, err := sel.dimension(ctx, s, name)
+		if err != nil {
+			return Dashboard{}, err
+		}
+		dims = append(dims, d)
+	}
+	ov, by, err := sel.overview(ctx, s, p, f, o, dims)
+	if err != nil {
+		return Dashboard{}, err
+	}
+	db := Dashboard{Overview: ov, ByTeam: by[0]}
+	if len(by) > 1 {
+		db.ByRep = by[1]
+	}
+	return db, nil
+}
+
+// overview computes the overview and, in the same pass as its KPIs, the
+// slices of each of dims (dimensions that follow the owner).
+func (sel *selection) overview(ctx context.Context, s *store.Store, p crm.Principal, f Filter, o OverviewOptions, dims []*dimension) (Overview, [][]Slice, error) {
 	if o.TrendGrain == 0 {
 		o.TrendGrain = crm.GrainMonth
 	}
@@ -187,37 +239,27 @@ func ComputeOverview(ctx context.Context, s *store.Store, p crm.Principal, f Fil
 	if o.PipelinePeriods == 0 {
 		o.PipelinePeriods = 6
 	}
-	sel, err := resolve(ctx, s, p, f)
-	if err != nil {
-		return Overview{}, err
-	}
 	// The charts' queries are independent of the KPIs' and only read the
-	// selection. DuckDB spreads each query over every core already, and
-	// running them side by side only adds contention (13 % slower on 2
-	// vCPUs), so there they run one after the other; PostgreSQL runs most of
-	// them on one core, so there they run beside the KPIs' queries, each on
-	// its own connection. The attainment list reuses the KPIs' quotas and
-	// won amounts.
+	// selection, so they run beside them, each on its own connection (and
+	// the KPIs read their activities and leads beside their deals). On
+	// PostgreSQL, which runs most of these queries on one core, that is
+	// most of the gain; DuckDB spreads each query over both cores already,
+	// but not all of the time: side by side the dashboard took 7-10 % less
+	// time at 1,000,000 deals (docs/kpis.md, Speed). The attainment list
+	// reuses the KPIs' quotas and won amounts.
 	var ov Overview
 	var wg sync.WaitGroup
 	errs := make([]error, 4)
-	run := func(fn func()) {
-		if s.Engine() == "duckdb" {
-			fn()
-		} else {
-			wg.Go(fn)
-		}
-	}
-	run(func() { ov.Trend, errs[0] = sel.trend(ctx, s, o.TrendGrain, o.TrendPeriods) })
-	run(func() {
+	wg.Go(func() { ov.Trend, errs[0] = sel.trend(ctx, s, o.TrendGrain, o.TrendPeriods) })
+	wg.Go(func() {
 		if ov.PipelineByStage, errs[1] = sel.pipelineByStage(ctx, s); errs[1] == nil {
 			ov.PipelineByClosePeriod, errs[1] = sel.pipelineByClose(ctx, s, o.PipelineGrain, o.PipelinePeriods)
 		}
 	})
-	run(func() { ov.Funnel, errs[2] = sel.funnel(ctx, s) })
-	total, err := sel.compute(ctx, s, totalDimension())
+	wg.Go(func() { ov.Funnel, errs[2] = sel.funnel(ctx, s) })
+	all, err := sel.computeAll(ctx, s, append([]*dimension{totalDimension()}, dims...))
 	if err == nil {
-		ov.KPIs = total[0].KPIs
+		ov.KPIs = all[0][0].KPIs
 		ov.Attainment, err = sel.attainmentList(ctx, s)
 	}
 	if err == nil {
@@ -226,7 +268,7 @@ func ComputeOverview(ctx context.Context, s *store.Store, p crm.Principal, f Fil
 	errs[3] = err
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
-		return Overview{}, err
+		return Overview{}, nil, err
 	}
-	return ov, nil
+	return ov, all[1:], nil
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -52,4 +53,17 @@ func (s *Store) Summary(ctx context.Context, p crm.Principal, from, to time.Time
 		out = append(out, ps)
 	}
 	return out, rows.Err()
+}
+
+// DealDateRange is the first day a deal was created and the last day one
+// closed or is expected to close, over every deal (dates are not records:
+// period pickers use them for every role); zero times when there are none.
+func (s *Store) DealDateRange(ctx context.Context) (first, last time.Time, err error) {
+	var f, l sql.NullTime
+	err = s.db.QueryRowContext(ctx, `SELECT CAST(MIN(created_at) AS DATE),
+		MAX(COALESCE(closed_at, expected_close, CAST(created_at AS DATE))) FROM opportunities`).Scan(&f, &l)
+	if err != nil {
+		return first, last, fmt.Errorf("deal date range: %w", err)
+	}
+	return f.Time, l.Time, nil
 }
