@@ -140,6 +140,9 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 	}
 }
 
+// drawnCharts counts the charts ECharts drew on a canvas of real size.
+const drawnCharts = `[...document.querySelectorAll('.chart-canvas[data-drawn=true] canvas')].filter(c => c.width > 100 && c.height > 100).length`
+
 // waitTrue polls a JavaScript condition until it holds: after a click that
 // navigates, the old page still answers selectors until the new one loads.
 func waitTrue(t *testing.T, ctx context.Context, js string) {
@@ -195,7 +198,7 @@ func loginToDemo(t *testing.T, bctx context.Context, pick func(demo.Login) bool)
 		chromedp.SendKeys(`input[name=email]`, who.Email),
 		chromedp.SendKeys(`input[name=password]`, who.Password),
 		chromedp.Click(`button[type=submit]`),
-		chromedp.WaitVisible(`h1`))
+		chromedp.WaitVisible(`nav.side`))
 	return ds, who
 }
 

@@ -1,109 +1,94 @@
 package web
 
 import (
-	"encoding/base64"
-	"fmt"
-	"html/template"
+	"encoding/json"
+	"net/http"
 
-	"github.com/go-analyze/charts"
+	"github.com/quarterdeck/quarterdeck/internal/export"
 )
 
-// Charts are SVG rendered on the server by go-analyze/charts and embedded as
-// data: URIs in <img> tags: the page needs no script, and the SVG's inline
-// styles stay outside the page's strict Content-Security-Policy.
+// Charts are drawn in the browser by Apache ECharts (vendored in
+// static/vendor, see scripts/vendor-echarts.sh) from a spec the server writes
+// into a data attribute; static/charts.js turns the spec into ECharts options
+// with the rules every chart follows: bars from zero, the unit on the value
+// axis, category labels that never collide, the period still running drawn
+// lighter and labelled "to date", tooltips and legends. Every chart has a
+// table twin (the same numbers, exportable) and says "No data for this
+// filter" instead of drawing an empty axis.
 
-// series is one named row of values.
-type series struct {
-	Name   string
-	Values []float64
+// chartSeries is one named row of values; nil is no value.
+type chartSeries struct {
+	Name   string     `json:"name"`
+	Values []*float64 `json:"values"`
+	// Labels, when set, are written on the bars (e.g. "327 · 94.2%"), so a
+	// chart and its table never round differently.
+	Labels []string `json:"labels,omitempty"`
 }
 
-// chart is a rendered chart ready for an <img src>.
+// chart is one chart of a page.
 type chart struct {
-	Title string
-	Src   template.URL
-	Alt   string
+	ID    string `json:"-"`
+	Title string `json:"-"`
+	Note  string `json:"-"`
+	// Kind is "bar" (vertical bars), "hbar" (horizontal bars, categories top
+	// to bottom) or "line".
+	Kind       string        `json:"kind"`
+	Unit       string        `json:"unit"` // "USD", "deals", "reps": shown on the value axis
+	Money      bool          `json:"money"`
+	Categories []string      `json:"categories"`
+	Series     []chartSeries `json:"series"`
+	// Partial is the index of the category still running ("to date"), or -1.
+	Partial int `json:"partial"`
+	// Line, when set, is a level drawn across the chart (a quota), named by LineLabel.
+	Line      *float64 `json:"line,omitempty"`
+	LineLabel string   `json:"line_label,omitempty"`
+	// Table is the chart's twin.
+	Table export.Table `json:"-"`
 }
 
-const chartWidth, chartHeight = 720, 320
-
-func svgData(p *charts.Painter) (template.URL, error) {
-	b, err := p.Bytes()
-	if err != nil {
-		return "", fmt.Errorf("render chart: %w", err)
+// Empty reports whether the chart has nothing to draw.
+func (c chart) Empty() bool {
+	for _, s := range c.Series {
+		for _, v := range s.Values {
+			if v != nil && *v != 0 {
+				return false
+			}
+		}
 	}
-	return template.URL("data:image/svg+xml;base64," + base64.StdEncoding.EncodeToString(b)), nil
+	return true
 }
 
-func newPainter() *charts.Painter {
-	return charts.NewPainter(charts.PainterOptions{Width: chartWidth, Height: chartHeight, OutputFormat: charts.ChartOutputSVG})
+// Spec is the JSON charts.js draws.
+func (c chart) Spec() (string, error) {
+	b, err := json.Marshal(c)
+	return string(b), err
 }
 
-func seriesData(ss []series) ([][]float64, []string) {
-	data := make([][]float64, len(ss))
-	names := make([]string, len(ss))
-	for i, s := range ss {
-		data[i], names[i] = s.Values, s.Name
-	}
-	return data, names
+// chartView is a chart with its table twin shown as the request asks.
+type chartView struct {
+	chart
+	Table tableView
 }
 
-// barChart draws vertical bars per label, one bar per series.
-func barChart(title string, labels []string, ss []series) (chart, error) {
-	if len(labels) == 0 {
-		return chart{Title: title, Alt: title + ": no data"}, nil
+// addCharts registers the charts' twins as tables of the page (so they are
+// exported like any other) and returns the charts ready to render.
+func addCharts(r *http.Request, ts *tables, cs []chart) []chartView {
+	out := make([]chartView, len(cs))
+	for i, c := range cs {
+		c.Table.ID, c.Table.Title = c.ID, c.Title
+		ts.add(c.Table, tableOpts{PageSize: 50})
+		out[i] = chartView{chart: c, Table: newTableView(r, c.Table, tableOpts{PageSize: 50})}
 	}
-	data, names := seriesData(ss)
-	opt := charts.NewBarChartOptionWithData(data)
-	opt.CategoryAxis.Labels = labels
-	// Bars start at zero: a cut axis makes a 45k bar look like nothing next to 62k.
-	for i := range opt.ValueAxis {
-		opt.ValueAxis[i].Min = charts.Ptr(0.0)
-	}
-	if len(opt.ValueAxis) == 0 {
-		opt.ValueAxis = []charts.ValueAxisOption{{Min: charts.Ptr(0.0)}}
-	}
-	if len(ss) > 1 {
-		opt.Legend = charts.LegendOption{SeriesNames: names}
-	}
-	p := newPainter()
-	if err := p.BarChart(opt); err != nil {
-		return chart{}, fmt.Errorf("%s: %w", title, err)
-	}
-	src, err := svgData(p)
-	return chart{Title: title, Src: src, Alt: title}, err
+	return out
 }
 
-// lineChart draws one line per series over the labels.
-func lineChart(title string, labels []string, ss []series) (chart, error) {
-	if len(labels) == 0 {
-		return chart{Title: title, Alt: title + ": no data"}, nil
-	}
-	data, names := seriesData(ss)
-	opt := charts.NewLineChartOptionWithData(data)
-	opt.XAxis.Labels = labels
-	if len(ss) > 1 {
-		opt.Legend = charts.LegendOption{SeriesNames: names}
-	}
-	p := newPainter()
-	if err := p.LineChart(opt); err != nil {
-		return chart{}, fmt.Errorf("%s: %w", title, err)
-	}
-	src, err := svgData(p)
-	return chart{Title: title, Src: src, Alt: title}, err
-}
+func ptr(v float64) *float64 { return &v }
 
-// funnelChart draws the share of deals reaching each stage.
-func funnelChart(title string, stages []string, counts []float64) (chart, error) {
-	if len(stages) == 0 {
-		return chart{Title: title, Alt: title + ": no data"}, nil
+// values turns floats into chart values.
+func values(vs []float64) []*float64 {
+	out := make([]*float64, len(vs))
+	for i := range vs {
+		out[i] = ptr(vs[i])
 	}
-	opt := charts.NewFunnelChartOptionWithData(counts)
-	opt.Legend = charts.LegendOption{SeriesNames: stages}
-	p := newPainter()
-	if err := p.FunnelChart(opt); err != nil {
-		return chart{}, fmt.Errorf("%s: %w", title, err)
-	}
-	src, err := svgData(p)
-	return chart{Title: title, Src: src, Alt: title}, err
+	return out
 }

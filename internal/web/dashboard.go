@@ -11,7 +11,6 @@ import (
 
 	"github.com/quarterdeck/quarterdeck/internal/crm"
 	"github.com/quarterdeck/quarterdeck/internal/metrics"
-	"github.com/quarterdeck/quarterdeck/internal/store"
 )
 
 // The dashboard pages and their JSON twins share one reading of the URL:
@@ -26,7 +25,7 @@ func (srv *Server) metricsFilter(r *http.Request, extra ...string) (metrics.Filt
 	q := r.URL.Query()
 	probs := crm.NewProblems("filter")
 	for k := range q {
-		if !slices.Contains(filterParams, k) && !slices.Contains(extra, k) {
+		if !slices.Contains(filterParams, k) && !slices.Contains(extra, k) && !tableParam(k) {
 			probs.Add(k, "unknown parameter (known: period, rep_id, team_id, region, product, segment, industry, source, type)")
 		}
 	}
@@ -116,16 +115,13 @@ func (srv *Server) dashboardData(r *http.Request) (dashboardData, error) {
 	if v, ok := srv.cache.get(key, version); ok {
 		return v.(dashboardData), nil
 	}
-	d := dashboardData{Filter: f}
-	if d.Overview, err = metrics.ComputeOverview(r.Context(), srv.store, p, f, metrics.OverviewOptions{}); err != nil {
-		return d, err
+	// One pass for the overview and both drill-downs (by rep only for a
+	// role that may see one person's figures, as seesIndividuals).
+	db, err := metrics.ComputeDashboard(r.Context(), srv.store, p, f, metrics.OverviewOptions{})
+	if err != nil {
+		return dashboardData{Filter: f}, err
 	}
-	if d.ByTeam, err = metrics.ComputeBy(r.Context(), srv.store, p, f, "team"); err != nil {
-		return d, err
-	}
-	if d.ByRep, err = metrics.ComputeBy(r.Context(), srv.store, p, f, "rep"); err != nil {
-		return d, err
-	}
+	d := dashboardData{Filter: f, Overview: db.Overview, ByTeam: db.ByTeam, ByRep: db.ByRep}
 	srv.cache.put(key, version, d)
 	return d, nil
 }
@@ -194,37 +190,64 @@ func (srv *Server) handlePerformersAPI(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, d)
 }
 
-// filterChoices are the options of the filter form.
+// filterChoices are the options of the filter form: only what the user may
+// see, and periods that reach back to the organisation's first deal.
 type filterChoices struct {
-	Periods []string
-	Teams   []crm.Team
-	Types   []string
+	Years []periodYear
+	Teams []crm.Team
+	Types []string
+}
+
+// periodYear is a fiscal year and its quarters, newest first.
+type periodYear struct {
+	Year     string
+	Quarters []string
 }
 
 func (srv *Server) filterChoices(r *http.Request) (filterChoices, error) {
-	cal, err := srv.store.Calendar(r.Context())
-	if err != nil {
-		return filterChoices{}, err
-	}
 	var c filterChoices
-	q := cal.PeriodOf(time.Now(), crm.GrainQuarter)
-	for range 8 {
-		c.Periods = append(c.Periods, q.String())
-		q = cal.Prev(q)
+	var err error
+	if c.Years, err = srv.periodYears(r); err != nil {
+		return c, err
 	}
-	y := cal.PeriodOf(time.Now(), crm.GrainYear)
-	for range 3 {
-		c.Periods = append(c.Periods, y.String())
-		y = cal.Prev(y)
-	}
-	c.Periods = append(c.Periods, "all")
-	if authOf(r).user.Role != crm.RoleViewer {
-		page, err := srv.store.Teams.List(r.Context(), authOf(r).principal(), store.ListQuery{Limit: store.MaxPageSize})
-		if err != nil {
-			return filterChoices{}, err
-		}
-		c.Teams = page.Items
+	if c.Teams, err = srv.store.VisibleTeams(r.Context(), authOf(r).principal()); err != nil {
+		return c, err
 	}
 	c.Types = []string{string(crm.DealNew), string(crm.DealExpansion), string(crm.DealRenewal)}
 	return c, nil
+}
+
+// maxPickerYears bounds the period picker: the newest years with data.
+const maxPickerYears = 8
+
+// periodYears are the current fiscal year, then the years that have deals,
+// newest first (at most maxPickerYears), each with its quarters.
+func (srv *Server) periodYears(r *http.Request) ([]periodYear, error) {
+	cal, err := srv.store.Calendar(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	first, last, err := srv.store.DealDateRange(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	year := func(y crm.Period) periodYear {
+		py := periodYear{Year: y.String()}
+		for q := cal.PeriodOf(y.End.AddDate(0, 0, -1), crm.GrainQuarter); !q.Start.Before(y.Start); q = cal.Prev(q) {
+			py.Quarters = append(py.Quarters, q.String())
+		}
+		return py
+	}
+	current := cal.PeriodOf(time.Now(), crm.GrainYear)
+	out := []periodYear{year(current)}
+	if last.IsZero() {
+		return out, nil
+	}
+	for y := cal.PeriodOf(last, crm.GrainYear); !y.End.Before(first) && len(out) <= maxPickerYears; y = cal.Prev(y) {
+		if !y.Start.Before(current.Start) {
+			continue // the current year is listed already; years ahead have only expected closes
+		}
+		out = append(out, year(y))
+	}
+	return out, nil
 }

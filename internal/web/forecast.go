@@ -19,12 +19,6 @@ import (
 // rule kept here: a viewer gets no deal list (their book is the whole
 // organisation's, for aggregates).
 
-func init() {
-	views["forecast"] = []string{"layout.html", "forecast.html"}
-	views["forecast_accuracy"] = []string{"layout.html", "forecast_accuracy.html"}
-	views["forecast_deals"] = []string{"layout.html", "forecast_deals.html"}
-}
-
 // forecastBook is a principal's view of the organisation's book with the
 // win-probability model. Loading the book and training the model are the
 // slow part of every forecast view: both are done once per store version
@@ -51,7 +45,9 @@ func (srv *Server) forecastBook(r *http.Request) (*forecastBook, error) {
 			return nil, err
 		}
 		org = &forecastBook{book: b, model: b.TrainWinModel(b.Today)}
-		srv.cache.put(orgKey, version, org)
+		// The book keeps its models and track records: held for longer
+		// than reports, since reloading it recomputes them all.
+		srv.cache.putFor(orgKey, version, org, bookTTL)
 	}
 	b, err := org.(*forecastBook).book.ScopedTo(r.Context(), srv.store, p)
 	if err != nil {
@@ -64,9 +60,8 @@ func (srv *Server) forecastBook(r *http.Request) (*forecastBook, error) {
 
 // cached runs compute once per principal, store version and key.
 func cached[T any](srv *Server, r *http.Request, key string, compute func() (T, error)) (T, error) {
-	p := authOf(r).principal()
 	version := srv.store.Version()
-	full := fmt.Sprintf("forecast|%d|%s|%s", p.UserID, p.Role, key)
+	full := cacheKey(r, key)
 	if v, ok := srv.cache.get(full, version); ok {
 		return v.(T), nil
 	}
@@ -77,11 +72,16 @@ func cached[T any](srv *Server, r *http.Request, key string, compute func() (T, 
 	return v, err
 }
 
+func cacheKey(r *http.Request, key string) string {
+	p := authOf(r).principal()
+	return fmt.Sprintf("forecast|%d|%s|%s", p.UserID, p.Role, key)
+}
+
 // onlyParams refuses query parameters other than known.
 func onlyParams(r *http.Request, known ...string) *crm.Problems {
 	probs := crm.NewProblems("query")
 	for k, vs := range r.URL.Query() {
-		if !slices.Contains(known, k) {
+		if !slices.Contains(known, k) && !tableParam(k) {
 			probs.Add(k, "unknown parameter (known: %v)", known)
 		} else if len(vs) != 1 {
 			probs.Add(k, "give it once")
@@ -94,7 +94,7 @@ func onlyParams(r *http.Request, known ...string) *crm.Problems {
 func forecastQuery(r *http.Request) (forecast.Query, error) {
 	probs := onlyParams(r, "period", "team_id", "by")
 	q := r.URL.Query()
-	fq := forecast.Query{Period: q.Get("period"), By: q.Get("by"), WinProb: true}
+	fq := forecast.Query{Period: q.Get("period"), By: q.Get("by"), WinProb: true, NoWait: true}
 	if v := q.Get("team_id"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n <= 0 {
@@ -110,13 +110,31 @@ func forecastQuery(r *http.Request) (forecast.Query, error) {
 
 // forecastReport is the report of GET /api/forecast and /forecast.
 func (srv *Server) forecastReport(r *http.Request, fq forecast.Query) (*forecast.Report, *forecastBook, error) {
+	// The store's visibility rules for filters: a team outside the
+	// principal's scope is not found; figures by rep are not for the viewer.
+	of, err := srv.store.OwnerFilter(r.Context(), authOf(r).principal())
+	if err != nil {
+		return nil, nil, err
+	}
+	if fq.TeamID != 0 && !of.Team(fq.TeamID) {
+		return nil, nil, fmt.Errorf("team %d: %w", fq.TeamID, crm.ErrNotFound)
+	}
+	if fq.By == "rep" {
+		if err := of.CheckIndividuals("forecast by rep"); err != nil {
+			return nil, nil, err
+		}
+	}
 	fb, err := srv.forecastBook(r)
 	if err != nil {
 		return nil, nil, err
 	}
-	rep, err := cached(srv, r, fmt.Sprintf("report|%+v", fq), func() (*forecast.Report, error) {
+	key := fmt.Sprintf("report|%+v", fq)
+	rep, err := cached(srv, r, key, func() (*forecast.Report, error) {
 		return fb.book.Report(r.Context(), srv.store, authOf(r).principal(), fq, fb.model)
 	})
+	if err == nil && rep.TrackRecordPending {
+		srv.cache.drop(cacheKey(r, key)) // ask again next time: the track record will be there
+	}
 	return rep, fb, err
 }
 
@@ -199,11 +217,18 @@ func (srv *Server) handleForecastModelAPI(w http.ResponseWriter, r *http.Request
 	writeJSON(w, http.StatusOK, fb.model)
 }
 
-// backtestOptions reads ?grain=quarter&periods=4&days_in=0&by_team=1&win_probability=1.
+// backtestOptions reads ?grain=quarter&periods=4&days_in=0&by_team=1&win_probability=1&as_of=2026-01-01.
 func backtestOptions(r *http.Request) (forecast.BacktestOptions, error) {
-	probs := onlyParams(r, "grain", "periods", "days_in", "by_team", "win_probability")
+	probs := onlyParams(r, "grain", "periods", "days_in", "by_team", "win_probability", "as_of")
 	q := r.URL.Query()
 	o := forecast.BacktestOptions{Grain: crm.GrainQuarter, Periods: 4, WinProb: true}
+	if v := q.Get("as_of"); v != "" {
+		d, err := crm.ParseDate(v)
+		if err != nil || d.After(time.Now()) {
+			probs.Add("as_of", "%q is not a day like 2026-03-31, today or before", v)
+		}
+		o.AsOf = d.Time
+	}
 	if v := q.Get("grain"); v != "" {
 		g, err := crm.ParseGrain(v)
 		if err != nil {
@@ -244,7 +269,7 @@ func (srv *Server) forecastBacktest(r *http.Request, o forecast.BacktestOptions)
 	if err != nil {
 		return forecast.Backtest{}, err
 	}
-	return cached(srv, r, fmt.Sprintf("backtest|%s|%d|%d|%t|%t", o.Grain, o.Periods, o.DaysIn, o.ByTeam, o.WinProb), func() (forecast.Backtest, error) {
+	return cached(srv, r, fmt.Sprintf("backtest|%s|%d|%d|%t|%t|%s", o.Grain, o.Periods, o.DaysIn, o.ByTeam, o.WinProb, crm.NewDate(o.AsOf)), func() (forecast.Backtest, error) {
 		if o.ByTeam {
 			teams, err := forecast.TeamNames(r.Context(), srv.store)
 			if err != nil {

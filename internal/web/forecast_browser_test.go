@@ -24,9 +24,10 @@ func TestBrowserForecast(t *testing.T) {
 	if m := ds.text(`#methods tbody`); !strings.Contains(m, "Stage-weighted") || !strings.Contains(m, "History-weighted") {
 		t.Errorf("methods table shows %q", m)
 	}
-	imgs, err := chromedp.Run(bctx, chromedp.Evaluate[int](`[...document.querySelectorAll('figure.chart img')].filter(i => i.complete && i.naturalWidth > 0).length`))
-	if err != nil || imgs < 1 {
-		t.Errorf("%d charts rendered (%v), want at least 1", imgs, err)
+	waitTrue(t, bctx, `document.querySelectorAll('.chart-canvas[data-drawn=true] canvas').length > 0`)
+	drawn, err := chromedp.Run(bctx, chromedp.Evaluate[int](drawnCharts))
+	if err != nil || drawn < 1 {
+		t.Errorf("%d charts drawn (%v), want at least 1", drawn, err)
 	}
 	screenshot(t, bctx, "forecast-rep")
 	// A commit above the best case is refused with the field marked.

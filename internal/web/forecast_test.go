@@ -63,7 +63,7 @@ func TestForecastAPI(t *testing.T) {
 			opp := o.NewOpp(d.owner, d.amt)
 			opp.ExpectedClose = &closeDay
 			storetest.Must(t, s.Opportunities.Create(context.Background(), crm.System, opp))
-			// The forecast counts deals open at the start of today: backdate it.
+			// Backdated, so that the deal has a history before today.
 			created := time.Now().UTC().AddDate(0, 0, -10).Truncate(time.Second)
 			_, err := s.DB().Exec(`UPDATE opportunities SET created_at = $1 WHERE id = $2`, created, opp.ID)
 			storetest.Must(t, err)
@@ -90,14 +90,15 @@ func TestForecastAPI(t *testing.T) {
 					if b["period"] != q || len(b["estimates"].([]any)) == 0 {
 						t.Errorf("forecast %v", b)
 					}
-					if b["open_amount"].(float64) != 1000 {
-						t.Errorf("rep A1's open pipeline is %v, want 1000 (own deal only)", b["open_amount"])
+					// In the period: the new deal; in all, also the org's overdue deal of 100.
+					if b["open_amount_in_period"].(float64) != 1000 || b["open_amount"].(float64) != 1100 {
+						t.Errorf("rep A1's open pipeline is %v in the period, %v in all; want 1000 and 1100 (own deals only)", b["open_amount_in_period"], b["open_amount"])
 					}
 				}},
 			{name: "manager reads the team's forecast", who: "mgrA", method: "GET", path: "/api/forecast?by=rep", status: 200,
 				check: func(t *testing.T, b map[string]any) {
-					if b["open_amount"].(float64) != 3000 {
-						t.Errorf("manager A's open pipeline is %v, want 3000 (team A)", b["open_amount"])
+					if b["open_amount_in_period"].(float64) != 3000 {
+						t.Errorf("manager A's open pipeline is %v, want 3000 (team A)", b["open_amount_in_period"])
 					}
 					var names []string
 					for _, g := range b["groups"].([]any) {
@@ -109,14 +110,15 @@ func TestForecastAPI(t *testing.T) {
 				}},
 			{name: "viewer reads aggregates", who: "viewer", method: "GET", path: "/api/forecast", status: 200,
 				check: func(t *testing.T, b map[string]any) {
-					if b["open_amount"].(float64) != 7000 || len(b["calls"].([]any)) != 0 {
+					if b["open_amount_in_period"].(float64) != 7000 || len(b["calls"].([]any)) != 0 {
 						t.Errorf("viewer forecast %v", b)
 					}
 				}},
 			{name: "bad period", who: "repA1", method: "GET", path: "/api/forecast?period=2026Q1", status: 400, check: wantFields("period")},
 			{name: "bad by", who: "repA1", method: "GET", path: "/api/forecast?by=region", status: 400, check: wantFields("by")},
 			{name: "bad team id", who: "mgrA", method: "GET", path: "/api/forecast?team_id=abc", status: 400, check: wantFields("team_id")},
-			{name: "unknown team", who: "mgrA", method: "GET", path: "/api/forecast?team_id=987654", status: 400, check: wantFields("team_id")},
+			{name: "unknown team", who: "mgrA", method: "GET", path: "/api/forecast?team_id=987654", status: 404},
+			{name: "a team outside the manager's scope", who: "mgrA", method: "GET", path: "/api/forecast?team_id=" + itoa(e.org.TeamB.ID), status: 404},
 			{name: "unknown parameter", who: "mgrA", method: "GET", path: "/api/forecast?colour=red", status: 400, check: wantFields("colour")},
 			{name: "viewer gets no deal list", who: "viewer", method: "GET", path: "/api/forecast/deals", status: 403},
 			{name: "rep gets a deal list", who: "repA1", method: "GET", path: "/api/forecast/deals?limit=5", status: 200,
@@ -139,6 +141,13 @@ func TestForecastAPI(t *testing.T) {
 					}
 				}},
 			{name: "bad backtest", who: "mgrA", method: "GET", path: "/api/forecast/backtest?grain=week&periods=x", status: 400, check: wantFields("grain", "periods")},
+			{name: "backtest as of a day", who: "mgrA", method: "GET", path: "/api/forecast/backtest?grain=month&periods=2&win_probability=0&as_of=2025-03-15", status: 200,
+				check: func(t *testing.T, b map[string]any) {
+					if b["as_of"] != "2025-03-15" {
+						t.Errorf("backtest as of %v, want 2025-03-15", b["as_of"])
+					}
+				}},
+			{name: "bad backtest day", who: "mgrA", method: "GET", path: "/api/forecast/backtest?as_of=" + time.Now().AddDate(0, 0, 2).Format(time.DateOnly), status: 400, check: wantFields("as_of")},
 			{name: "snapshots", who: "repA1", method: "GET", path: "/api/forecast/snapshots?period=" + q, status: 200},
 			{name: "bad snapshot period", who: "repA1", method: "GET", path: "/api/forecast/snapshots?period=Q5", status: 400, check: wantFields("period")},
 			{name: "viewer cannot submit", who: "viewer", method: "POST", path: "/api/forecast/submissions", body: call(q, 1, 2, 3, ""), status: 403, noneStored: true},
@@ -409,7 +418,7 @@ func TestForecastPages(t *testing.T) {
 		rep, mgr, viewer := login(o.RepA1), login(o.MgrA), login(o.Viewer)
 
 		page := get(rep, "/forecast", 200)
-		for _, want := range []string{`id="methods"`, "Stage-weighted", `<img src="data:image/svg`, `name="commit"`, `href="/forecast"`} {
+		for _, want := range []string{`id="methods"`, "Stage-weighted", `id="by-method-chart"`, `name="commit"`, `href="/forecast"`} {
 			if !strings.Contains(page, want) {
 				t.Errorf("rep's forecast page lacks %q", want)
 			}
@@ -483,7 +492,7 @@ func TestForecastPages(t *testing.T) {
 			t.Fatalf("manager's override: %v %v", resp.Status, err)
 		}
 		read(t, resp)
-		if mp := get(mgr, "/forecast", 200); !strings.Contains(mp, `class="override"`) || !strings.Contains(mp, "big deal in legal") {
+		if mp := get(mgr, "/forecast", 200); !strings.Contains(mp, "(override)") || !strings.Contains(mp, "big deal in legal") {
 			t.Errorf("manager's page lacks the override")
 		}
 	})

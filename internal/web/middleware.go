@@ -2,6 +2,8 @@ package web
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"log/slog"
 	"net"
@@ -17,7 +19,23 @@ const sessionCookie = "qd_session"
 
 type ctxKey int
 
-const authKey ctxKey = 1
+const (
+	authKey ctxKey = iota + 1
+	requestIDKey
+)
+
+// requestID is the id logRequests gave the request: on every log line, in the
+// X-Request-Id header and on error pages, so a user's report finds its line.
+func requestID(r *http.Request) string {
+	id, _ := r.Context().Value(requestIDKey).(string)
+	return id
+}
+
+func newRequestID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
 
 // authInfo is who made the request and how.
 type authInfo struct {
@@ -49,13 +67,16 @@ func (s *statusRecorder) WriteHeader(code int) {
 func (srv *Server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		id := newRequestID()
+		r = r.WithContext(context.WithValue(r.Context(), requestIDKey, id))
+		w.Header().Set("X-Request-Id", id)
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		defer func() {
 			if v := recover(); v != nil {
-				srv.log.Error("panic", "method", r.Method, "path", r.URL.Path, "panic", v)
-				http.Error(rec, "internal error", http.StatusInternalServerError)
+				srv.log.Error("panic", "method", r.Method, "path", r.URL.Path, "request_id", id, "panic", v)
+				http.Error(rec, "internal error (request "+id+")", http.StatusInternalServerError)
 			}
-			attrs := []any{"method", r.Method, "path", r.URL.Path, "status", rec.status, "duration_ms", time.Since(start).Milliseconds()}
+			attrs := []any{"method", r.Method, "path", r.URL.Path, "status", rec.status, "duration_ms", time.Since(start).Milliseconds(), "request_id", id}
 			if a := authOf(r); a != nil {
 				attrs = append(attrs, "user", a.user.ID)
 			}
@@ -144,7 +165,12 @@ func (srv *Server) requirePage(h http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		if !safeMethod(r.Method) && !store.CSRFValid(a.session.CSRFToken, r.PostFormValue("csrf_token")) {
-			http.Error(w, "Your form expired or came from another site. Go back, reload the page and try again.", http.StatusForbidden)
+			srv.render(w, r, http.StatusForbidden, "error", map[string]any{"Status": http.StatusForbidden, "Title": "Form expired",
+				"Message": "Your form expired or came from another site. Go back, reload the page and try again."})
+			return
+		}
+		if !mayUse(a.user.Role, r.URL.Path) {
+			srv.pageError(w, r, crm.ErrForbidden)
 			return
 		}
 		h(w, r)

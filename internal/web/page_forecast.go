@@ -10,33 +10,17 @@ import (
 	"strings"
 
 	"github.com/quarterdeck/quarterdeck/internal/crm"
+	"github.com/quarterdeck/quarterdeck/internal/export"
 	"github.com/quarterdeck/quarterdeck/internal/forecast"
+	"github.com/quarterdeck/quarterdeck/internal/store"
 	"github.com/shopspring/decimal"
 )
 
-// methodNames are the methods as the pages name them.
-var methodNames = map[string]string{
-	forecast.MethodStage:   "Stage-weighted",
-	forecast.MethodHistory: "History-weighted",
-	forecast.MethodWinProb: "Win probability",
-	forecast.MethodSeries:  "Time series",
-	forecast.MethodCommit:  "Reps' commit",
-}
-
 func methodName(m string) string {
-	if n, ok := methodNames[m]; ok {
+	if n, ok := forecast.MethodLabels[m]; ok {
 		return n
 	}
 	return m
-}
-
-func money(v float64) string { return formatMoney(decimal.NewFromFloat(v).Round(0), "") }
-
-func moneyOpt(v *float64) string {
-	if v == nil {
-		return "–"
-	}
-	return money(*v)
 }
 
 func signedPct(v *float64) string {
@@ -46,37 +30,22 @@ func signedPct(v *float64) string {
 	return fmt.Sprintf("%+.1f%%", *v)
 }
 
-// estimateRow is one method's forecast as the page shows it.
-type estimateRow struct {
-	Method, Name, Forecast, Interval, Error, Note string
-}
+// money writes a forecast figure (a float in the corporate currency).
+func money(v float64, cur string) string { return formatMoney(decimal.NewFromFloat(v), cur) }
 
-func estimateRows(pf forecast.PeriodForecast) []estimateRow {
-	var out []estimateRow
-	for _, e := range pf.Estimates {
-		row := estimateRow{Method: e.Method, Name: methodName(e.Method), Forecast: money(e.Forecast), Interval: "–", Error: "–", Note: e.Note}
-		if e.Lo80 != nil && e.Hi80 != nil {
-			row.Interval = money(*e.Lo80) + " – " + money(*e.Hi80)
-		}
-		if pf.Actual != nil {
-			row.Error = signedPct(forecast.PercentError(*pf.Actual, e.Forecast))
-		}
-		out = append(out, row)
+func moneyOpt(v *float64, cur string) string {
+	if v == nil {
+		return "–"
 	}
-	return out
+	return money(*v, cur)
 }
 
-// groupRow is one team's or rep's forecast.
-type groupRow struct {
-	Name, Won, Open, Stage, History, WinProb string
-	ID                                       int64
-}
-
-// callRow is one user's latest call.
-type callRow struct {
-	Name, Role, Commit, BestCase, Pipeline, Rollup, Reason string
-	Version, Versions                                      int64
-	Override                                               bool
+func floatMoneyCell(v *float64, cur string) export.Cell {
+	if v == nil {
+		return export.MoneyCell(nil, "–")
+	}
+	d := decimal.NewFromFloat(*v)
+	return export.MoneyCell(&d, formatMoney(d, cur))
 }
 
 // callForm is the submit form with what was typed and what was wrong.
@@ -90,6 +59,28 @@ func (srv *Server) handleForecast(w http.ResponseWriter, r *http.Request) {
 	srv.renderForecast(w, r, http.StatusOK, nil)
 }
 
+// verdict answers "will we hit the number?" in one sentence.
+func verdict(rep *forecast.Report, cur string) string {
+	t, rec := rep.Target, rep.Recommended
+	switch {
+	case rep.Actual != nil && t.Quota != nil:
+		return fmt.Sprintf("%s ended: %s won against a quota of %s (%s).", rep.Period, money(*rep.Actual, cur), money(*t.Quota, cur), pctString(t.ActualAttainment))
+	case t.Quota == nil:
+		return "Nobody in this selection carries a quota for " + rep.Period + ", so there is no number to hit."
+	case t.Gap != nil && *t.Gap <= 0:
+		return fmt.Sprintf("The quota of %s is already beaten: %s won to date.", money(*t.Quota, cur), money(t.Won, cur))
+	case rec == nil && rep.TrackRecordPending:
+		return fmt.Sprintf("%s of the quota of %s is still to win; the recommended forecast is being worked out from the methods' track record: reload in a minute.", money(*t.Gap, cur), money(*t.Quota, cur))
+	case rec == nil:
+		return fmt.Sprintf("%s of the quota of %s is still to win; there is too little history to recommend a forecast (see the methods below).", money(*t.Gap, cur), money(*t.Quota, cur))
+	}
+	short := *t.Quota - rec.Forecast
+	if short <= 0 {
+		return fmt.Sprintf("Likely yes: the recommended forecast (%s, %s) is %s of the quota of %s.", rec.Label, money(rec.Forecast, cur), pctString(rec.VsQuota), money(*t.Quota, cur))
+	}
+	return fmt.Sprintf("Not on the current course: the recommended forecast (%s, %s) is %s of the quota of %s, %s short.", rec.Label, money(rec.Forecast, cur), pctString(rec.VsQuota), money(*t.Quota, cur), money(short, cur))
+}
+
 // renderForecast shows /forecast; form is the rejected call to show again.
 func (srv *Server) renderForecast(w http.ResponseWriter, r *http.Request, status int, form *callForm) {
 	fq, err := forecastQuery(r)
@@ -98,76 +89,204 @@ func (srv *Server) renderForecast(w http.ResponseWriter, r *http.Request, status
 	if err == nil {
 		rep, fb, err = srv.forecastReport(r, fq)
 	}
-	if errors.Is(err, crm.ErrInvalid) {
-		srv.render(w, r, http.StatusBadRequest, "error", map[string]any{"Message": err.Error()})
-		return
-	}
 	if err != nil {
-		srv.log.Error("forecast", "err", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
+		srv.pageError(w, r, err)
 		return
 	}
-	choices, periods, err := srv.periodChoices(r)
+	choices, err := srv.filterChoices(r)
 	if err != nil {
-		srv.log.Error("forecast", "err", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
+		srv.pageError(w, r, err)
 		return
 	}
-	charts, err := cached(srv, r, fmt.Sprintf("charts|%+v", fq), func() ([]chart, error) { return forecastCharts(fb.book, rep) })
-	if err != nil {
-		srv.log.Error("forecast charts", "err", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	}
+	cur := rep.Currency
 	role := authOf(r).user.Role
-	tiles := []tile{
-		{Label: "Won to date", Value: money(rep.Won), Note: "as of " + rep.AsOf.String()},
-		{Label: "Open pipeline", Value: money(rep.OpenAmount), Note: fmt.Sprintf("%d open deals", rep.OpenCount)},
-	}
+	t := rep.Target
+	var ts tables
+	charts := addCharts(r, &ts, forecastCharts(fb.book, rep, cur))
+
+	wonLabel := "Won in " + rep.Period + " to date"
 	if rep.Actual != nil {
-		tiles = append(tiles, tile{Label: "Actual", Value: money(*rep.Actual), Note: "the period has ended"})
+		wonLabel = "Won in " + rep.Period
 	}
-	for _, e := range estimateRows(rep.PeriodForecast) {
-		note := "80% interval " + e.Interval
-		if rep.Actual != nil {
-			note += " · error " + e.Error
+	tiles := []tile{
+		{Label: "Quota", Value: moneyOpt(t.Quota, cur), Note: fmt.Sprintf("of the %d quota-carrying people in the selection", t.QuotaCarriers)},
+		{Label: wonLabel, Value: money(rep.Won, cur), Note: "as of " + rep.AsOf.String() + "; " + pctString(t.Attainment) + " of quota (quota carriers' deals)"},
+		{Label: "Gap to quota", Value: moneyOpt(t.Gap, cur), Note: "quota − what quota carriers won"},
+	}
+	if rec := rep.Recommended; rec != nil {
+		tiles = append(tiles, tile{Label: "Recommended forecast", Value: money(rec.Forecast, cur), Note: fmt.Sprintf("%s of quota. %s", pctString(rec.VsQuota), rec.Why)})
+	}
+	if cr := rep.CallRollup; cr != nil {
+		tiles = append(tiles,
+			tile{Label: "Commit (reps' calls)", Value: money(cr.Commit, cur), Note: fmt.Sprintf("%s of quota, from %d reps' latest calls", pctString(cr.CommitVsQuota), cr.Reps)},
+			tile{Label: "Best case (reps' calls)", Value: money(cr.BestCase, cur), Note: pctString(cr.BestCaseVsQuota) + " of quota"})
+	}
+	tiles = append(tiles, tile{Label: "Open pipeline closing in " + rep.Period, Value: money(t.OpenPipeline, cur),
+		Note: fmt.Sprintf("coverage %s of the gap; %s open in all, overdue deals included", ratioString(t.Coverage), money(rep.OpenAmount, cur))})
+	for _, td := range rep.ToDate {
+		what := "the previous period"
+		if td.Compare == "same_period_last_year" {
+			what = "the same period last year"
 		}
-		tiles = append(tiles, tile{Label: e.Name, Value: e.Forecast, Note: note})
+		tiles = append(tiles, tile{Label: "Won by the same day of " + td.Period, Value: money(td.Won, cur),
+			Note: fmt.Sprintf("%s, by %s (%s in the whole period); this period: %s", what, td.AsOf, money(td.Total, cur), changeText(td.Change))})
 	}
 	if l := rep.Leads; l != nil {
 		tiles = append(tiles, tile{Label: "Leads expected", Value: fmt.Sprintf("%.0f", l.Leads.Forecast),
 			Note: fmt.Sprintf("80%% interval %.0f – %.0f · %s", *l.Leads.Lo80, *l.Leads.Hi80, l.Leads.Note)})
 	}
-	var groups []groupRow
-	for _, g := range rep.Groups {
-		st, _ := g.Estimate(forecast.MethodStage)
-		hi, _ := g.Estimate(forecast.MethodHistory)
-		row := groupRow{ID: g.ID, Name: g.Name, Won: money(g.Won), Open: money(g.OpenAmount), Stage: money(st.Forecast), History: money(hi.Forecast), WinProb: "–"}
-		if wp, ok := g.Estimate(forecast.MethodWinProb); ok {
-			row.WinProb = money(wp.Forecast)
-		}
-		if row.Name == "" {
-			row.Name = "(none)"
-		}
-		groups = append(groups, row)
+	ts.add(tilesTable("summary", "Forecast", tiles), tableOpts{})
+	ts.add(methodsTable(rep, cur), tableOpts{})
+	if len(rep.Groups) > 0 {
+		ts.add(groupsTable(rep, fq.By, cur), tableOpts{HideZeros: true, DefaultSort: "-open"})
 	}
-	var calls []callRow
-	for _, l := range rep.Calls {
-		c := callRow{Name: l.Name, Role: string(l.Role), Commit: money(l.Latest.Commit.InexactFloat64()), BestCase: money(l.Latest.BestCase.InexactFloat64()),
-			Pipeline: money(l.Latest.Pipeline.InexactFloat64()), Rollup: moneyOpt(l.Rollup), Reason: l.Latest.Reason,
-			Version: l.Latest.Version, Versions: l.Versions}
-		c.Override = l.Latest.RollupCommit != nil && !l.Latest.RollupCommit.Equal(l.Latest.Commit)
-		calls = append(calls, c)
+	if role != crm.RoleViewer {
+		calls, err := srv.callsTable(r, rep, cur)
+		if err != nil {
+			srv.pageError(w, r, err)
+			return
+		}
+		ts.add(calls, tableOpts{})
 	}
-	canSubmit := role == crm.RoleRep || role == crm.RoleManager
+	if srv.serveExport(w, r, "forecast", ts) {
+		return
+	}
 	if form == nil {
 		form = &callForm{Period: rep.Period}
 	}
 	srv.render(w, r, status, "forecast", map[string]any{
-		"R": rep, "Q": fq, "Tiles": tiles, "Estimates": estimateRows(rep.PeriodForecast), "Groups": groups, "Calls": calls,
-		"ShowCalls": role != crm.RoleViewer, "CanSubmit": canSubmit, "Form": form, "Charts": charts,
-		"Periods": periods, "Teams": choices.Teams, "Model": fb.model, "JSON": template.URL("/api/forecast?" + forecastValues(fq).Encode()),
+		"R": rep, "Q": fq, "Tiles": tiles, "Verdict": verdict(rep, cur), "T": ts.views(r), "Calls": len(rep.Calls),
+		"ShowCalls": role != crm.RoleViewer, "CanSubmit": role == crm.RoleRep || role == crm.RoleManager, "Form": form, "Charts": charts,
+		"Years": choices.Years, "Teams": choices.Teams, "Model": fb.model, "Scope": scopeLabel(role),
+		"JSON": template.URL("/api/forecast?" + forecastValues(fq).Encode()), "Export": template.URL("?" + withExportAll(forecastValues(fq))),
 	})
+}
+
+func withExportAll(v url.Values) string {
+	v.Set("export", "all")
+	v.Set("format", "xlsx")
+	return v.Encode()
+}
+
+func changeText(v *float64) string {
+	if v == nil {
+		return "–"
+	}
+	return fmt.Sprintf("%+.1f%%", *v*100)
+}
+
+// methodsTable is every method's forecast with its track record.
+func methodsTable(rep *forecast.Report, cur string) export.Table {
+	t := export.Table{ID: "methods", Title: "Methods", Columns: []export.Column{{Key: "method", Label: "Method"},
+		{Key: "forecast", Label: "Forecast", Kind: export.Money, Currency: cur}, {Key: "vs_quota", Label: "Of quota", Kind: export.Percent},
+		{Key: "lo80", Label: "80% low", Kind: export.Money, Currency: cur}, {Key: "hi80", Label: "80% high", Kind: export.Money, Currency: cur},
+		{Key: "mape", Label: "Past error (MAPE)", Kind: export.Number}, {Key: "how", Label: "How"}}}
+	if rep.Actual != nil {
+		t.Columns = append(t.Columns[:6:6], export.Column{Key: "error", Label: "Error vs actual", Kind: export.Number}, t.Columns[6])
+	}
+	track := map[string]forecast.BacktestSummary{}
+	if rep.TrackRecord != nil {
+		for _, s := range rep.TrackRecord.Summary {
+			if s.Team == "" {
+				track[s.Method] = s
+			}
+		}
+	}
+	for _, e := range rep.Estimates {
+		var vsQuota *float64
+		if rep.Target.Quota != nil && *rep.Target.Quota > 0 {
+			v := e.Forecast / *rep.Target.Quota
+			vsQuota = &v
+		}
+		name := export.TextCell(e.Label)
+		if rep.Recommended != nil && rep.Recommended.Method == e.Method {
+			name = export.TextCell(e.Label + " (recommended)")
+			name.Tone = "good"
+		}
+		mape := export.NumberCell(nil, "")
+		if s, ok := track[e.Method]; ok && s.MAPE != nil {
+			mape = export.NumberCell(s.MAPE, fmt.Sprintf("%.1f%% over %d", *s.MAPE, s.Periods))
+		}
+		how := e.Note
+		f := e.Forecast
+		row := []export.Cell{name, floatMoneyCell(&f, cur), pctCell(vsQuota), floatMoneyCell(e.Lo80, cur), floatMoneyCell(e.Hi80, cur), mape}
+		if rep.Actual != nil {
+			errPct := forecast.PercentError(*rep.Actual, e.Forecast)
+			row = append(row, export.NumberCell(errPct, signedPct(errPct)))
+		}
+		t.Rows = append(t.Rows, append(row, export.TextCell(how)))
+	}
+	return t
+}
+
+// groupsTable is the forecast of each team or rep.
+func groupsTable(rep *forecast.Report, by, cur string) export.Table {
+	label := "Rep"
+	if by == "team" {
+		label = "Team"
+	}
+	t := export.Table{ID: "groups", Title: "By " + strings.ToLower(label), Columns: []export.Column{{Key: "name", Label: label},
+		{Key: "won", Label: "Won to date", Kind: export.Money, Currency: cur}, {Key: "open", Label: "Open pipeline closing in " + rep.Period, Kind: export.Money, Currency: cur},
+		{Key: "stage", Label: "Stage-weighted", Kind: export.Money, Currency: cur}, {Key: "history", Label: "History-weighted", Kind: export.Money, Currency: cur},
+		{Key: "winprob", Label: "Win probability", Kind: export.Money, Currency: cur}}}
+	for _, g := range rep.Groups {
+		name := g.Name
+		if name == "" {
+			name = "(no team)"
+		}
+		cell := export.TextCell(name)
+		if by == "team" && g.ID != 0 {
+			cell.Link = fmt.Sprintf("/forecast?period=%s&team_id=%d", rep.Period, g.ID)
+		}
+		est := func(m string) export.Cell {
+			if e, ok := g.Estimate(m); ok {
+				return floatMoneyCell(&e.Forecast, cur)
+			}
+			return floatMoneyCell(nil, cur)
+		}
+		won, open := g.Won, g.OpenInPeriod
+		t.Rows = append(t.Rows, []export.Cell{cell, floatMoneyCell(&won, cur), floatMoneyCell(&open, cur),
+			est(forecast.MethodStage), est(forecast.MethodHistory), est(forecast.MethodWinProb)})
+	}
+	return t
+}
+
+// callsTable is the latest call of each person in the selection, with
+// their team so that two people of one name are told apart.
+func (srv *Server) callsTable(r *http.Request, rep *forecast.Report, cur string) (export.Table, error) {
+	p := authOf(r).principal()
+	users, err := srv.store.Users.List(r.Context(), p, store.ListQuery{Limit: store.MaxPageSize})
+	if err != nil {
+		return export.Table{}, err
+	}
+	teams, err := srv.store.Teams.List(r.Context(), p, store.ListQuery{Limit: store.MaxPageSize})
+	if err != nil {
+		return export.Table{}, err
+	}
+	teamOf, teamName := map[int64]string{}, map[int64]string{}
+	for _, tm := range teams.Items {
+		teamName[tm.ID] = tm.Name
+	}
+	for _, u := range users.Items {
+		if u.TeamID != nil {
+			teamOf[u.ID] = teamName[*u.TeamID]
+		}
+	}
+	t := export.Table{ID: "calls", Title: "Calls", Columns: []export.Column{{Key: "who", Label: "Who"}, {Key: "role", Label: "Role"}, {Key: "team", Label: "Team"},
+		{Key: "commit", Label: "Commit", Kind: export.Money, Currency: cur}, {Key: "best_case", Label: "Best case", Kind: export.Money, Currency: cur},
+		{Key: "pipeline", Label: "Pipeline", Kind: export.Money, Currency: cur}, {Key: "rollup", Label: "Reports' commits", Kind: export.Money, Currency: cur},
+		{Key: "reason", Label: "Reason"}, {Key: "version", Label: "Version"}}}
+	for _, l := range rep.Calls {
+		who := export.TextCell(l.Name)
+		if l.Latest.RollupCommit != nil && !l.Latest.RollupCommit.Equal(l.Latest.Commit) {
+			who = export.TextCell(l.Name + " (override)")
+			who.Tone = "warn"
+		}
+		t.Rows = append(t.Rows, []export.Cell{who, export.TextCell(string(l.Role)), export.TextCell(teamOf[l.UserID]),
+			moneyCell(l.Latest.Commit, cur), moneyCell(l.Latest.BestCase, cur), moneyCell(l.Latest.Pipeline, cur), floatMoneyCell(l.Rollup, cur),
+			export.TextCell(l.Latest.Reason), export.TextCell(fmt.Sprintf("%d of %d", l.Latest.Version, l.Versions))})
+	}
+	return t, nil
 }
 
 func forecastValues(fq forecast.Query) url.Values {
@@ -186,28 +305,30 @@ func forecastValues(fq forecast.Query) url.Values {
 
 // forecastCharts compares the methods (with the actual once known) and
 // shows the bookings of the periods before.
-func forecastCharts(b *forecast.Book, rep *forecast.Report) ([]chart, error) {
-	var labels []string
-	var fc, actual []float64
+func forecastCharts(b *forecast.Book, rep *forecast.Report, cur string) []chart {
+	methods := chart{ID: "by-method", Title: "Forecast of " + rep.Period + " by method", Kind: "bar", Unit: cur, Money: true, Partial: -1,
+		Table: export.Table{Columns: []export.Column{{Key: "method", Label: "Method"}, {Key: "forecast", Label: "Forecast", Kind: export.Money, Currency: cur}}}}
+	fc, actual := chartSeries{Name: "Forecast"}, chartSeries{Name: "Actual"}
 	for _, e := range rep.Estimates {
-		labels = append(labels, methodName(e.Method))
-		fc = append(fc, e.Forecast)
+		methods.Categories = append(methods.Categories, e.Label)
+		fc.Values = append(fc.Values, ptr(e.Forecast))
+		f := e.Forecast
+		methods.Table.Rows = append(methods.Table.Rows, []export.Cell{export.TextCell(e.Label), floatMoneyCell(&f, cur)})
 		if rep.Actual != nil {
-			actual = append(actual, *rep.Actual)
+			actual.Values = append(actual.Values, rep.Actual)
 		}
 	}
-	ss := []series{{Name: "Forecast", Values: fc}}
-	if rep.Actual != nil {
-		ss = append(ss, series{Name: "Actual", Values: actual})
+	methods.Series = []chartSeries{fc}
+	if q := rep.Target.Quota; q != nil {
+		methods.Line, methods.LineLabel = q, "Quota "+money(*q, cur)
 	}
-	methods, err := barChart("Forecast of "+rep.Period+" by method", labels, ss)
-	if err != nil {
-		return nil, err
+	if rep.Actual != nil {
+		methods.Series = append(methods.Series, actual)
 	}
 	out := []chart{methods}
 	per, err := b.Calendar.ParsePeriod(rep.Period)
 	if err != nil {
-		return out, nil
+		return out
 	}
 	before := per.Start
 	if !per.End.After(b.Today) {
@@ -217,15 +338,16 @@ func forecastCharts(b *forecast.Book, rep *forecast.Report) ([]chart, error) {
 	if len(pers) > 8 {
 		pers, vals = pers[len(pers)-8:], vals[len(vals)-8:]
 	}
-	var names []string
-	for _, p := range pers {
-		names = append(names, p.String())
+	trend := chart{ID: "past-bookings", Title: "Bookings of past periods", Kind: "bar", Unit: cur, Money: true, Partial: -1,
+		Table: export.Table{Columns: []export.Column{{Key: "period", Label: "Period"}, {Key: "won", Label: "Won", Kind: export.Money, Currency: cur}}}}
+	won := chartSeries{Name: "Won"}
+	for i, p := range pers {
+		trend.Categories = append(trend.Categories, p.String())
+		won.Values = append(won.Values, ptr(vals[i]))
+		trend.Table.Rows = append(trend.Table.Rows, []export.Cell{export.TextCell(p.String()), moneyCell(decimal.NewFromFloat(vals[i]), cur)})
 	}
-	trend, err := lineChart("Bookings of past periods", names, []series{{Name: "Won", Values: vals}})
-	if err != nil {
-		return nil, err
-	}
-	return append(out, trend), nil
+	trend.Series = []chartSeries{won}
+	return append(out, trend)
 }
 
 // handleSubmitForecastPage is POST /forecast: the caller's call from the form.
@@ -266,23 +388,9 @@ func (srv *Server) handleSubmitForecastPage(w http.ResponseWriter, r *http.Reque
 		}
 		form.Message = "The call was not saved: fix the fields marked below."
 		srv.renderForecast(w, r, http.StatusBadRequest, form)
-	case errors.Is(err, crm.ErrForbidden):
-		srv.render(w, r, http.StatusForbidden, "error", map[string]any{"Message": "Your role does not submit forecast calls."})
 	default:
-		srv.log.Error("submit forecast", "err", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
+		srv.pageError(w, r, err)
 	}
-}
-
-// snapshotRow is one row of the snapshot history.
-type snapshotRow struct {
-	Day, Method, Forecast, Interval, Won, Open string
-}
-
-// backtestRow is one method's accuracy, or one period of it.
-type backtestRow struct {
-	Team, Method, Period, AsOf, Forecast, Actual, Error, MAPE, Bias string
-	Periods                                                         int
 }
 
 func (srv *Server) handleForecastAccuracy(w http.ResponseWriter, r *http.Request) {
@@ -291,113 +399,121 @@ func (srv *Server) handleForecastAccuracy(w http.ResponseWriter, r *http.Request
 	if err == nil {
 		bt, err = srv.forecastBacktest(r, forecast.BacktestOptions{Grain: crm.GrainQuarter, Periods: 4, WinProb: true})
 	}
-	if errors.Is(err, crm.ErrInvalid) {
-		srv.render(w, r, http.StatusBadRequest, "error", map[string]any{"Message": err.Error()})
-		return
-	}
 	if err != nil {
-		srv.log.Error("forecast accuracy", "err", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
+		srv.pageError(w, r, err)
 		return
 	}
 	snaps, err := srv.store.ForecastSnapshots(r.Context(), authOf(r).principal(), period)
 	if err != nil {
-		srv.log.Error("forecast accuracy", "err", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
+		srv.pageError(w, r, err)
 		return
 	}
-	var snapRows []snapshotRow
-	for _, s := range snaps {
-		row := snapshotRow{Day: s.TakenOn.String(), Method: methodName(s.Method), Forecast: money(s.Forecast), Interval: "–",
-			Won: money(s.WonAmount), Open: fmt.Sprintf("%s (%d deals)", money(s.OpenAmount), s.OpenCount)}
-		if s.Lo80 != nil && s.Hi80 != nil {
-			row.Interval = money(*s.Lo80) + " – " + money(*s.Hi80)
-		}
-		snapRows = append(snapRows, row)
-	}
-	var summary, points []backtestRow
-	for _, s := range bt.Summary {
-		mape := "–"
-		if s.MAPE != nil {
-			mape = fmt.Sprintf("%.1f%%", *s.MAPE)
-		}
-		summary = append(summary, backtestRow{Team: s.Team, Method: methodName(s.Method), Periods: s.Periods, MAPE: mape, Bias: signedPct(s.Bias)})
-	}
-	for _, p := range bt.Points {
-		points = append(points, backtestRow{Team: p.Team, Method: methodName(p.Method), Period: p.Period, AsOf: p.AsOf.String(),
-			Forecast: money(p.Forecast), Actual: money(p.Actual), Error: signedPct(p.ErrorPct)})
-	}
-	_, periods, err := srv.periodChoices(r)
+	cur, err := srv.corporateCurrency(r)
 	if err != nil {
-		srv.log.Error("forecast accuracy", "err", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
+		srv.pageError(w, r, err)
+		return
+	}
+	mcol := func(key, label string) export.Column {
+		return export.Column{Key: key, Label: label, Kind: export.Money, Currency: cur}
+	}
+	snapT := export.Table{ID: "snapshots", Title: "Snapshot history", Columns: []export.Column{{Key: "day", Label: "Day"}, {Key: "method", Label: "Method"},
+		mcol("forecast", "Forecast"), mcol("lo80", "80% low"), mcol("hi80", "80% high"), mcol("won", "Won to date"), mcol("open", "Open pipeline"),
+		{Key: "open_count", Label: "Open deals", Kind: export.Count}}}
+	for _, sn := range snaps {
+		f, won, open := sn.Forecast, sn.WonAmount, sn.OpenAmount
+		snapT.Rows = append(snapT.Rows, []export.Cell{export.TextCell(sn.TakenOn.String()), export.TextCell(methodName(sn.Method)), floatMoneyCell(&f, cur),
+			floatMoneyCell(sn.Lo80, cur), floatMoneyCell(sn.Hi80, cur), floatMoneyCell(&won, cur), floatMoneyCell(&open, cur), export.CountCell(int64(sn.OpenCount))})
+	}
+	sumT := export.Table{ID: "backtest-summary", Title: "Backtest by method", Columns: []export.Column{{Key: "team", Label: "Team"}, {Key: "method", Label: "Method"},
+		{Key: "periods", Label: "Periods", Kind: export.Count}, {Key: "mape", Label: "MAPE (%)", Kind: export.Number}, {Key: "bias", Label: "Bias (%)", Kind: export.Number}}}
+	for _, sm := range bt.Summary {
+		team := sm.Team
+		if team == "" {
+			team = "All you see"
+		}
+		mape := "–"
+		if sm.MAPE != nil {
+			mape = fmt.Sprintf("%.1f%%", *sm.MAPE)
+		}
+		sumT.Rows = append(sumT.Rows, []export.Cell{export.TextCell(team), export.TextCell(methodName(sm.Method)), export.CountCell(int64(sm.Periods)),
+			export.NumberCell(sm.MAPE, mape), export.NumberCell(sm.Bias, signedPct(sm.Bias))})
+	}
+	pointT := export.Table{ID: "backtest-points", Title: "Backtest by period", Columns: []export.Column{{Key: "method", Label: "Method"}, {Key: "period", Label: "Period"},
+		{Key: "as_of", Label: "As of"}, mcol("forecast", "Forecast"), mcol("actual", "Actual"), {Key: "error", Label: "Error (%)", Kind: export.Number}}}
+	for _, pt := range bt.Points {
+		f, a := pt.Forecast, pt.Actual
+		pointT.Rows = append(pointT.Rows, []export.Cell{export.TextCell(methodName(pt.Method)), export.TextCell(pt.Period), export.TextCell(pt.AsOf.String()),
+			floatMoneyCell(&f, cur), floatMoneyCell(&a, cur), export.NumberCell(pt.ErrorPct, signedPct(pt.ErrorPct))})
+	}
+	var ts tables
+	ts.add(snapT, tableOpts{PageSize: 50})
+	ts.add(sumT, tableOpts{})
+	ts.add(pointT, tableOpts{PageSize: 50})
+	if srv.serveExport(w, r, "forecast-accuracy", ts) {
+		return
+	}
+	years, err := srv.periodYears(r)
+	if err != nil {
+		srv.pageError(w, r, err)
 		return
 	}
 	srv.render(w, r, http.StatusOK, "forecast_accuracy", map[string]any{
-		"Period": period, "Periods": periods, "Snapshots": snapRows, "Summary": summary, "Points": points, "Grain": bt.Grain,
+		"Period": period, "Years": years, "T": ts.views(r), "Snapshots": len(snaps), "Backtest": len(bt.Summary) > 0, "Grain": bt.Grain, "Currency": cur,
 	})
-}
-
-// dealRow is one open deal's score.
-type dealRow struct {
-	ID, OwnerID                                             int64
-	Stage, Amount, Expected, WinProb, StageProb, Difference string
-	Factors                                                 []string
-}
-
-func factorText(f forecastFactor) string {
-	name := f.Name
-	if !strings.Contains(name, " = ") {
-		name += " = " + f.Value
-	}
-	return fmt.Sprintf("%s (%+.2f)", name, f.Contribution)
-}
-
-// forecastFactor is the part of winprob.Factor the page shows.
-type forecastFactor struct {
-	Name, Value  string
-	Contribution float64
 }
 
 func (srv *Server) handleForecastDealsPage(w http.ResponseWriter, r *http.Request) {
 	d, err := srv.forecastDeals(r)
-	switch {
-	case errors.Is(err, crm.ErrForbidden):
-		srv.render(w, r, http.StatusForbidden, "error", map[string]any{"Message": "Viewers see aggregate forecasts only, not deals."})
-		return
-	case errors.Is(err, crm.ErrInvalid):
-		srv.render(w, r, http.StatusBadRequest, "error", map[string]any{"Message": err.Error()})
-		return
-	case err != nil:
-		srv.log.Error("forecast deals", "err", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	}
-	var rows []dealRow
-	for _, s := range d.Deals {
-		row := dealRow{ID: s.DealID, OwnerID: s.OwnerID, Stage: s.Stage, Amount: money(s.Amount), Expected: s.Expected,
-			WinProb: fmt.Sprintf("%.0f%%", s.Probability*100), StageProb: fmt.Sprintf("%.0f%%", s.StageProb*100),
-			Difference: fmt.Sprintf("%+.0f pts", (s.Probability-s.StageProb)*100)}
-		for _, f := range s.Factors {
-			row.Factors = append(row.Factors, factorText(forecastFactor{Name: f.Name, Value: f.Value, Contribution: f.Contribution}))
-		}
-		rows = append(rows, row)
-	}
-	srv.render(w, r, http.StatusOK, "forecast_deals", map[string]any{"Model": d.Model, "Deals": rows})
-}
-
-// periodChoices are the fiscal periods of the dashboard's filter, without
-// "all time": a forecast is always of one period.
-func (srv *Server) periodChoices(r *http.Request) (filterChoices, []string, error) {
-	choices, err := srv.filterChoices(r)
 	if err != nil {
-		return choices, nil, err
+		srv.pageError(w, r, err)
+		return
 	}
-	var periods []string
-	for _, p := range choices.Periods {
-		if p != "all" {
-			periods = append(periods, p)
+	ctx, p := r.Context(), authOf(r).principal()
+	cur, err := srv.corporateCurrency(r)
+	if err != nil {
+		srv.pageError(w, r, err)
+		return
+	}
+	users, err := srv.store.Users.List(ctx, p, store.ListQuery{Limit: store.MaxPageSize})
+	if err != nil {
+		srv.pageError(w, r, err)
+		return
+	}
+	owner := map[int64]string{}
+	for _, u := range users.Items {
+		owner[u.ID] = u.Name
+	}
+	deals := export.Table{ID: "deals", Title: "Open deals", Columns: []export.Column{{Key: "deal", Label: "Deal"}, {Key: "owner", Label: "Owner"},
+		{Key: "stage", Label: "Stage"}, {Key: "amount", Label: "Amount", Kind: export.Money, Currency: cur}, {Key: "expected", Label: "Expected close"},
+		{Key: "win_prob", Label: "Win probability", Kind: export.Percent}, {Key: "stage_prob", Label: "Stage probability", Kind: export.Percent},
+		{Key: "why", Label: "Why"}}}
+	factors := export.Table{ID: "factors", Title: "Model factors", Columns: []export.Column{{Key: "deal", Label: "Deal"}, {Key: "feature", Label: "Feature"},
+		{Key: "value", Label: "Value used"}, {Key: "contribution", Label: "Contribution (log-odds)", Kind: export.Number}, {Key: "capped", Label: "Outside training range"}}}
+	for _, sc := range d.Deals {
+		name := fmt.Sprintf("deal %d", sc.DealID)
+		if o, err := srv.store.Opportunities.Get(ctx, p, sc.DealID); err == nil {
+			name = o.Name
 		}
+		var why []string
+		for _, f := range sc.Factors {
+			why = append(why, f.Description)
+			c := f.Contribution
+			capped := ""
+			if f.Capped {
+				capped = "yes"
+			}
+			factors.Rows = append(factors.Rows, []export.Cell{export.TextCell(name), export.TextCell(f.Name), export.TextCell(f.Value),
+				export.NumberCell(&c, fmt.Sprintf("%+.2f", c)), export.TextCell(capped)})
+		}
+		amount, wp, sp := sc.Amount, sc.Probability, sc.StageProb
+		deals.Rows = append(deals.Rows, []export.Cell{export.TextCell(name), export.TextCell(owner[sc.OwnerID]), export.TextCell(sc.Stage),
+			floatMoneyCell(&amount, cur), export.TextCell(sc.Expected), pctCell(&wp), pctCell(&sp), export.TextCell(strings.Join(why, "; "))})
 	}
-	return choices, periods, nil
+	var ts tables
+	ts.add(deals, tableOpts{})
+	ts.add(factors, tableOpts{PageSize: 50})
+	if srv.serveExport(w, r, "forecast-deals", ts) {
+		return
+	}
+	srv.render(w, r, http.StatusOK, "forecast_deals", map[string]any{"Model": d.Model, "T": ts.views(r), "Deals": len(d.Deals)})
 }

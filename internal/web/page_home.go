@@ -1,45 +1,92 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"time"
 
 	"github.com/quarterdeck/quarterdeck/internal/crm"
+	"github.com/quarterdeck/quarterdeck/internal/export"
+	"github.com/quarterdeck/quarterdeck/internal/metrics"
 	"github.com/quarterdeck/quarterdeck/internal/store"
 )
 
-// homeData is what the home page shows, and what GET /api/home returns.
+// homeData is what the home page shows, and what GET /api/home returns. Its
+// figures come from the same call as the dashboard's (metrics.Compute over
+// the current fiscal quarter, and over all time for all open pipeline), so
+// a figure with the same label is the same number on both pages.
 type homeData struct {
-	Period      string                  `json:"period"`
-	PeriodStart string                  `json:"period_start"`
-	PeriodEnd   string                  `json:"period_end"` // exclusive
-	Scope       string                  `json:"scope"`
-	Summary     []store.PipelineSummary `json:"summary"`
-	Recent      []crm.Opportunity       `json:"recent"`
+	Period   string       `json:"period"`
+	Scope    string       `json:"scope"`
+	Currency string       `json:"currency"`
+	Quarter  metrics.KPIs `json:"quarter"`  // the current fiscal quarter
+	AllTime  metrics.KPIs `json:"all_time"` // for all open pipeline, whatever its close date
+	// ByCurrency is the open pipeline and the quarter's bookings per deal
+	// currency, in that currency (unconverted).
+	ByCurrency []store.PipelineSummary `json:"by_currency"`
+	Recent     []recentDeal            `json:"recent"`
+}
+
+// recentDeal is a deal as a person reads it: names, not ids.
+type recentDeal struct {
+	crm.Opportunity
+	AccountName string `json:"account_name"`
+	OwnerName   string `json:"owner_name"`
 }
 
 func (srv *Server) homeData(r *http.Request) (homeData, error) {
 	ctx := r.Context()
 	a := authOf(r)
 	p := a.principal()
-	cal, err := srv.store.Calendar(ctx)
+	f, err := srv.metricsFilter(r)
 	if err != nil {
 		return homeData{}, err
 	}
-	per := cal.PeriodOf(time.Now(), crm.GrainQuarter)
-	d := homeData{Period: per.String(), PeriodStart: per.Start.Format(crm.DateLayout), PeriodEnd: per.End.Format(crm.DateLayout),
-		Scope: scopeLabel(a.user.Role), Recent: []crm.Opportunity{}}
-	if d.Summary, err = srv.store.Summary(ctx, p, per.Start, per.End); err != nil {
+	d := homeData{Period: f.Period, Scope: scopeLabel(a.user.Role), Recent: []recentDeal{}}
+	if d.Quarter, err = metrics.Compute(ctx, srv.store, p, f); err != nil {
 		return homeData{}, err
 	}
-	if a.user.Role != crm.RoleViewer {
-		page, err := srv.store.Opportunities.List(ctx, p, store.ListQuery{Limit: 10, Newest: true})
-		if err != nil {
+	all := f
+	all.Period = ""
+	if d.AllTime, err = metrics.Compute(ctx, srv.store, p, all); err != nil {
+		return homeData{}, err
+	}
+	d.Currency = d.Quarter.Currency
+	if d.Quarter.PeriodStart != nil && d.Quarter.PeriodEnd != nil {
+		if d.ByCurrency, err = srv.store.Summary(ctx, p, d.Quarter.PeriodStart.Time, d.Quarter.PeriodEnd.Time.AddDate(0, 0, 1)); err != nil {
 			return homeData{}, err
 		}
-		d.Recent = page.Items
+	}
+	if seesIndividuals(a.user.Role) {
+		if d.Recent, err = srv.recentDeals(ctx, p); err != nil {
+			return homeData{}, err
+		}
 	}
 	return d, nil
+}
+
+// recentDeals are the ten deals the principal may see most recently added, with names.
+func (srv *Server) recentDeals(ctx context.Context, p crm.Principal) ([]recentDeal, error) {
+	page, err := srv.store.Opportunities.List(ctx, p, store.ListQuery{Limit: 10, Newest: true})
+	if err != nil {
+		return nil, err
+	}
+	accounts, owners := map[int64]string{}, map[int64]string{}
+	out := make([]recentDeal, 0, len(page.Items))
+	for _, o := range page.Items {
+		if _, ok := accounts[o.AccountID]; !ok {
+			if acc, err := srv.store.Accounts.Get(ctx, p, o.AccountID); err == nil {
+				accounts[o.AccountID] = acc.Name
+			}
+		}
+		if _, ok := owners[o.OwnerID]; !ok {
+			if u, err := srv.store.Users.Get(ctx, p, o.OwnerID); err == nil {
+				owners[o.OwnerID] = u.Name
+			}
+		}
+		out = append(out, recentDeal{Opportunity: o, AccountName: accounts[o.AccountID], OwnerName: owners[o.OwnerID]})
+	}
+	return out, nil
 }
 
 func scopeLabel(r crm.Role) string {
@@ -55,25 +102,62 @@ func scopeLabel(r crm.Role) string {
 }
 
 func (srv *Server) handleHome(w http.ResponseWriter, r *http.Request) {
-	d, err := srv.homeData(r)
-	if err != nil {
-		srv.log.Error("home", "err", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	}
-	srv.render(w, r, http.StatusOK, "home", homeView(d, authOf(r).user.Role, ""))
+	srv.renderHome(w, r, "")
 }
 
-// homeView is the home template's data; the page shows the period's last day, not the exclusive end.
-func homeView(d homeData, role crm.Role, newToken string) map[string]any {
-	last := d.PeriodEnd
-	if end, err := time.Parse(crm.DateLayout, d.PeriodEnd); err == nil {
-		last = end.AddDate(0, 0, -1).Format(crm.DateLayout)
+func (srv *Server) renderHome(w http.ResponseWriter, r *http.Request, newToken string) {
+	d, err := srv.homeData(r)
+	if err != nil {
+		srv.pageError(w, r, err)
+		return
 	}
-	return map[string]any{
-		"Period": d.Period, "PeriodStart": d.PeriodStart, "PeriodLast": last, "Scope": d.Scope,
-		"Summary": d.Summary, "Recent": d.Recent, "CanSeeRecords": role != crm.RoleViewer, "NewToken": newToken,
+	q, all := d.Quarter, d.AllTime
+	per := periodLabel(q)
+	cur := d.Currency
+	wonLabel := "Won in " + per
+	if running(q, time.Now()) {
+		wonLabel += " to date"
 	}
+	tiles := []tile{
+		{Label: wonLabel, Value: formatMoney(q.WonAmount, cur), Note: pluralDeals(q.WonCount, "won") + ", " + pluralDeals(q.LostCount, "lost")},
+		{Label: "Open pipeline closing in " + per, Value: formatMoney(q.OpenPipeline, cur), Note: pluralDeals(q.OpenCount, "open") + "; weighted " + formatMoney(q.WeightedPipeline, cur)},
+		{Label: "All open pipeline", Value: formatMoney(all.OpenPipeline, cur), Note: pluralDeals(all.OpenCount, "open") + ", whatever their expected close"},
+		{Label: "Quota attainment", Value: pctString(q.QuotaAttainment), Note: "of quota " + moneyPtr(q.Quota, cur)},
+	}
+	var ts tables
+	ts.add(tilesTable("summary", "Summary", tiles), tableOpts{})
+	byCur := export.Table{ID: "by-currency", Title: "By deal currency", Columns: []export.Column{
+		{Key: "currency", Label: "Currency"}, {Key: "open_count", Label: "Open deals", Kind: export.Count},
+		{Key: "open", Label: "All open pipeline", Kind: export.Number}, {Key: "won_count", Label: "Won in " + per, Kind: export.Count},
+		{Key: "won", Label: "Won amount in " + per, Kind: export.Number}}}
+	for _, s := range d.ByCurrency {
+		byCur.Rows = append(byCur.Rows, []export.Cell{export.TextCell(s.Currency), export.CountCell(s.OpenCount),
+			export.MoneyCell(&s.OpenAmount, formatMoney(s.OpenAmount, s.Currency)), export.CountCell(s.WonCount), export.MoneyCell(&s.WonAmount, formatMoney(s.WonAmount, s.Currency))})
+	}
+	ts.add(byCur, tableOpts{})
+	if seesIndividuals(authOf(r).user.Role) {
+		recent := export.Table{ID: "recent", Title: "Latest opportunities", Columns: []export.Column{
+			{Key: "name", Label: "Name"}, {Key: "account", Label: "Account"}, {Key: "owner", Label: "Owner"}, {Key: "stage", Label: "Stage"},
+			{Key: "amount", Label: "Amount", Kind: export.Number}, {Key: "currency", Label: "Currency"}, {Key: "expected", Label: "Expected close"}, {Key: "closed", Label: "Closed"}}}
+		for _, o := range d.Recent {
+			recent.Rows = append(recent.Rows, []export.Cell{export.TextCell(o.Name), export.TextCell(o.AccountName), export.TextCell(o.OwnerName),
+				export.TextCell(o.Stage), export.MoneyCell(&o.Amount, formatMoney(o.Amount, o.Currency)), export.TextCell(o.Currency),
+				export.TextCell(dateText(o.ExpectedClose)), export.TextCell(dateText(o.ClosedAt))})
+		}
+		ts.add(recent, tableOpts{})
+	}
+	if srv.serveExport(w, r, "home", ts) {
+		return
+	}
+	srv.render(w, r, http.StatusOK, "home", map[string]any{"D": d, "Tiles": tiles, "T": ts.views(r), "NewToken": newToken,
+		"CanSeeRecords": seesIndividuals(authOf(r).user.Role), "Multi": len(d.ByCurrency) > 1})
+}
+
+func dateText(d *crm.Date) string {
+	if d == nil {
+		return "–"
+	}
+	return d.String()
 }
 
 func (srv *Server) handleHomeAPI(w http.ResponseWriter, r *http.Request) {
@@ -90,15 +174,8 @@ func (srv *Server) handleTokenPage(w http.ResponseWriter, r *http.Request) {
 	a := authOf(r)
 	tok, err := srv.store.NewAPIToken(r.Context(), a.principal(), a.user.ID)
 	if err != nil {
-		srv.log.Error("new token", "err", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
+		srv.pageError(w, r, err)
 		return
 	}
-	d, err := srv.homeData(r)
-	if err != nil {
-		srv.log.Error("home", "err", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	}
-	srv.render(w, r, http.StatusOK, "home", homeView(d, a.user.Role, tok))
+	srv.renderHome(w, r, tok)
 }

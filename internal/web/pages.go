@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
@@ -9,10 +10,8 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"slices"
 	"strings"
-
-	"github.com/quarterdeck/quarterdeck/internal/metrics"
-	"github.com/shopspring/decimal"
 )
 
 //go:embed templates/*.html
@@ -22,24 +21,34 @@ var templateFiles embed.FS
 var staticFiles embed.FS
 
 // views declares each page and the partials it uses; start-up fails if one is missing.
+// Every view gets the layout and the shared components (table.html: tables
+// and charts).
 var views = map[string][]string{
-	"login":      {"layout.html", "login.html"},
-	"home":       {"layout.html", "home.html"},
-	"dashboard":  {"layout.html", "filters.html", "dashboard.html"},
-	"performers": {"layout.html", "filters.html", "performers.html"},
-	"error":      {"layout.html", "error.html"},
-	"quality":    {"layout.html", "quality.html"},
+	"login":      {"login.html"},
+	"home":       {"home.html"},
+	"dashboard":  {"filters.html", "dashboard.html"},
+	"performers": {"filters.html", "performers.html"},
+	"error":      {"error.html"},
+	"quality":    {"quality.html"},
+	"audit":      {"audit.html"},
+
+	"forecast":          {"filters.html", "forecast.html"},
+	"forecast_accuracy": {"filters.html", "forecast_accuracy.html"},
+	"forecast_deals":    {"forecast_deals.html"},
 }
+
+var sharedTemplates = []string{"layout.html", "table.html"}
 
 // pages holds the parsed views and the fingerprinted static file names.
 type pages struct {
 	views  map[string]*template.Template
 	assets map[string]string // "app.css" → "/static/app.3f2a9c1b.css"
 	files  map[string][]byte // fingerprinted path → content
+	gzip   map[string][]byte // fingerprinted path → gzip of the content, where it pays
 }
 
 func loadPages() (*pages, error) {
-	p := &pages{views: map[string]*template.Template{}, assets: map[string]string{}, files: map[string][]byte{}}
+	p := &pages{views: map[string]*template.Template{}, assets: map[string]string{}, files: map[string][]byte{}, gzip: map[string][]byte{}}
 	err := fs.WalkDir(staticFiles, "static", func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -54,6 +63,13 @@ func loadPages() (*pages, error) {
 		url := "/static/" + name[:dot] + "." + hex.EncodeToString(sum[:4]) + name[dot:]
 		p.assets[name] = url
 		p.files[url] = b
+		if len(b) > 1024 {
+			var z bytes.Buffer
+			zw, _ := gzip.NewWriterLevel(&z, gzip.BestCompression)
+			zw.Write(b)
+			zw.Close()
+			p.gzip[url] = z.Bytes()
+		}
 		return nil
 	})
 	if err != nil {
@@ -66,25 +82,23 @@ func loadPages() (*pages, error) {
 			}
 			return "", fmt.Errorf("no static file %q", name)
 		},
-		"money":    formatMoney,
-		"moneyp":   moneyPtr,
-		"pct":      pctString,
-		"days":     daysString,
-		"minutes":  minutesString,
-		"ratio":    ratioPlain,
-		"q":        filterQuery,
-		"list":     func(v ...string) []string { return v },
-		"positive": func(v *float64) bool { return v != nil && *v >= 0 },
-		// pick chooses the performers of a side of the comparison.
-		"pick": func(side string, top, bottom []metrics.Performer) []metrics.Performer {
-			if side == "Top quartile" {
-				return top
-			}
-			return bottom
+		"money":   formatMoney,
+		"moneyp":  moneyPtr,
+		"pct":     pctString,
+		"days":    daysString,
+		"minutes": minutesString,
+		"ratio":   ratioPlain,
+		"q":       filterQuery,
+		"list":    func(v ...string) []string { return v },
+		// periodPicker is the period select's data: the years to offer,
+		// the selected period ("" = all time) and whether to offer all time.
+		"periodPicker": func(years []periodYear, selected string, all bool) map[string]any {
+			return map[string]any{"Years": years, "Selected": selected, "All": all}
 		},
+		"positive": func(v *float64) bool { return v != nil && *v >= 0 },
 	}
 	for name, files := range views {
-		t, err := template.New(name).Funcs(funcs).ParseFS(templateFiles, prefixAll("templates/", files)...)
+		t, err := template.New(name).Funcs(funcs).ParseFS(templateFiles, prefixAll("templates/", append(slices.Clone(sharedTemplates), files...))...)
 		if err != nil {
 			return nil, fmt.Errorf("view %s: %w", name, err)
 		}
@@ -118,8 +132,10 @@ func (srv *Server) render(w http.ResponseWriter, r *http.Request, status int, vi
 		data["User"] = a.user
 		if a.session != nil {
 			data["CSRF"] = a.session.CSRFToken
+			data["Nav"], data["Crumbs"] = shell(r, a.user.Role)
 		}
 	}
+	data["RequestID"] = requestID(r)
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", data); err != nil {
 		srv.log.Error("render", "view", view, "err", err)
@@ -147,25 +163,10 @@ func (srv *Server) handleStatic(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "image/svg+xml")
 	}
 	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	w.Header().Set("Vary", "Accept-Encoding")
+	if z, ok := srv.pages.gzip[r.URL.Path]; ok && strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+		w.Header().Set("Content-Encoding", "gzip")
+		b = z
+	}
 	w.Write(b)
-}
-
-// formatMoney writes 1234567.5 USD as "USD 1,234,567.50".
-func formatMoney(d decimal.Decimal, currency string) string {
-	s := d.StringFixed(2)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	whole, frac, _ := strings.Cut(s, ".")
-	var b strings.Builder
-	for i, c := range whole {
-		if i > 0 && (len(whole)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	out := b.String() + "." + frac
-	if neg {
-		out = "-" + out
-	}
-	return strings.TrimSpace(currency + " " + out)
 }

@@ -22,8 +22,9 @@ const maxBody = 1 << 20
 
 // errorBody is the JSON shape of every API error.
 type errorBody struct {
-	Error  string           `json:"error"`
-	Fields []crm.FieldError `json:"fields,omitempty"`
+	Error     string           `json:"error"`
+	Fields    []crm.FieldError `json:"fields,omitempty"`
+	RequestID string           `json:"request_id,omitempty"` // on 500s, to find the log line
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -55,8 +56,8 @@ func (srv *Server) writeError(w http.ResponseWriter, r *http.Request, err error)
 	case errors.Is(err, crm.ErrInvalid):
 		writeJSON(w, http.StatusBadRequest, errorBody{Error: err.Error()})
 	default:
-		srv.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-		writeJSON(w, http.StatusInternalServerError, errorBody{Error: "internal error"})
+		srv.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "request_id", requestID(r), "err", err)
+		writeJSON(w, http.StatusInternalServerError, errorBody{Error: "internal error", RequestID: requestID(r)})
 	}
 }
 

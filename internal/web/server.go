@@ -101,6 +101,8 @@ func (srv *Server) routes() {
 	m.HandleFunc("GET /dashboard", srv.requirePage(srv.handleDashboard))
 	m.HandleFunc("GET /performers", srv.requirePage(srv.handlePerformers))
 	m.HandleFunc("GET /quality", srv.requirePage(srv.handleQuality))
+	m.HandleFunc("GET /audit", srv.requirePage(srv.handleAuditPage))
+	m.HandleFunc("/", srv.handleNotFound)
 	m.HandleFunc("GET /forecast", srv.requirePage(srv.handleForecast))
 	m.HandleFunc("POST /forecast", srv.requirePage(srv.handleSubmitForecastPage))
 	m.HandleFunc("GET /forecast/accuracy", srv.requirePage(srv.handleForecastAccuracy))
