@@ -82,14 +82,8 @@ func loadPages() (*pages, error) {
 			}
 			return "", fmt.Errorf("no static file %q", name)
 		},
-		"money":   formatMoney,
-		"moneyp":  moneyPtr,
-		"pct":     pctString,
-		"days":    daysString,
-		"minutes": minutesString,
-		"ratio":   ratioPlain,
-		"q":       filterQuery,
-		"list":    func(v ...string) []string { return v },
+		"pct": pctString,
+		"q":   filterQuery,
 		// periodPicker is the period select's data: the years to offer,
 		// the selected period ("" = all time) and whether to offer all time.
 		"periodPicker": func(years []periodYear, selected string, all bool) map[string]any {

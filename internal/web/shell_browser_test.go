@@ -100,7 +100,7 @@ func TestBrowserOneFigureEverywhere(t *testing.T) {
 			if h := ds.text(`h1`); h != "Not found" {
 				t.Errorf("a team out of scope shows %q", h)
 			}
-			for _, page := range []string{"/", "/dashboard", "/forecast", "/quality"} {
+			for _, page := range []string{"/", "/dashboard", "/performers", "/forecast", "/forecast/accuracy", "/forecast/deals", "/quality"} {
 				ds.step(chromedp.Navigate(ds.url+page), chromedp.WaitVisible(`main h1`))
 				bad, err := chromedp.Run(bctx, chromedp.Evaluate[[]string](bareAmounts))
 				if err != nil || len(bad) > 0 {
