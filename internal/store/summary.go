@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
@@ -55,15 +54,25 @@ func (s *Store) Summary(ctx context.Context, p crm.Principal, from, to time.Time
 	return out, rows.Err()
 }
 
-// DealDateRange is the first day a deal was created and the last day one
-// closed or is expected to close, over every deal (dates are not records:
-// period pickers use them for every role); zero times when there are none.
-func (s *Store) DealDateRange(ctx context.Context) (first, last time.Time, err error) {
-	var f, l sql.NullTime
-	err = s.db.QueryRowContext(ctx, `SELECT CAST(MIN(created_at) AS DATE),
-		MAX(COALESCE(closed_at, expected_close, CAST(created_at AS DATE))) FROM opportunities`).Scan(&f, &l)
+// DealMonths are the months (their first day) in which deals were created
+// or closed, oldest first, over every deal (months are not records: period
+// pickers use them for every role).
+func (s *Store) DealMonths(ctx context.Context) ([]time.Time, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT y, m FROM (
+		SELECT EXTRACT(YEAR FROM created_at) AS y, EXTRACT(MONTH FROM created_at) AS m FROM opportunities
+		UNION SELECT EXTRACT(YEAR FROM closed_at), EXTRACT(MONTH FROM closed_at) FROM opportunities WHERE closed_at IS NOT NULL
+	) AS months ORDER BY y, m`)
 	if err != nil {
-		return first, last, fmt.Errorf("deal date range: %w", err)
+		return nil, fmt.Errorf("deal months: %w", err)
 	}
-	return f.Time, l.Time, nil
+	defer rows.Close()
+	var out []time.Time
+	for rows.Next() {
+		var y, m float64
+		if err := rows.Scan(&y, &m); err != nil {
+			return nil, fmt.Errorf("deal months: %w", err)
+		}
+		out = append(out, time.Date(int(y), time.Month(m), 1, 0, 0, 0, 0, time.UTC))
+	}
+	return out, rows.Err()
 }

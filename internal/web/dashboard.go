@@ -217,17 +217,23 @@ func (srv *Server) filterChoices(r *http.Request) (filterChoices, error) {
 	return c, nil
 }
 
-// maxPickerYears bounds the period picker: the newest years with data.
+// maxPickerYears bounds the period picker: the newest years with deals.
 const maxPickerYears = 8
 
-// periodYears are the current fiscal year, then the years that have deals,
-// newest first (at most maxPickerYears), each with its quarters.
+// periodYears are the next and the current fiscal year (open deals are
+// expected then), then the years in which deals were created or closed,
+// newest first (at most maxPickerYears of them), each with its quarters.
+// They are read once per data version.
 func (srv *Server) periodYears(r *http.Request) ([]periodYear, error) {
+	version := srv.store.Version()
+	if v, ok := srv.cache.get("period-years", version); ok {
+		return v.([]periodYear), nil
+	}
 	cal, err := srv.store.Calendar(r.Context())
 	if err != nil {
 		return nil, err
 	}
-	first, last, err := srv.store.DealDateRange(r.Context())
+	months, err := srv.store.DealMonths(r.Context())
 	if err != nil {
 		return nil, err
 	}
@@ -239,15 +245,14 @@ func (srv *Server) periodYears(r *http.Request) ([]periodYear, error) {
 		return py
 	}
 	current := cal.PeriodOf(time.Now(), crm.GrainYear)
-	out := []periodYear{year(current)}
-	if last.IsZero() {
-		return out, nil
-	}
-	for y := cal.PeriodOf(last, crm.GrainYear); !y.End.Before(first) && len(out) <= maxPickerYears; y = cal.Prev(y) {
-		if !y.Start.Before(current.Start) {
-			continue // the current year is listed already; years ahead have only expected closes
+	out := []periodYear{year(cal.Next(current)), year(current)}
+	seen := map[string]bool{out[0].Year: true, out[1].Year: true}
+	for i := len(months) - 1; i >= 0 && len(out) < maxPickerYears+2; i-- {
+		if y := cal.PeriodOf(months[i], crm.GrainYear); !seen[y.String()] && y.Start.Before(current.Start) {
+			seen[y.String()] = true
+			out = append(out, year(y))
 		}
-		out = append(out, year(y))
 	}
+	srv.cache.put("period-years", version, out)
 	return out, nil
 }

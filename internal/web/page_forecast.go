@@ -65,6 +65,8 @@ func verdict(rep *forecast.Report, cur string) string {
 	switch {
 	case rep.Actual != nil && t.Quota != nil:
 		return fmt.Sprintf("%s ended: %s won against a quota of %s (%s).", rep.Period, money(*rep.Actual, cur), money(*t.Quota, cur), pctString(t.ActualAttainment))
+	case rep.Actual != nil:
+		return fmt.Sprintf("%s ended: %s won; nobody in this selection carried a quota for it.", rep.Period, money(*rep.Actual, cur))
 	case t.Quota == nil:
 		return "Nobody in this selection carries a quota for " + rep.Period + ", so there is no number to hit."
 	case t.Gap != nil && *t.Gap <= 0:
@@ -106,12 +108,16 @@ func (srv *Server) renderForecast(w http.ResponseWriter, r *http.Request, status
 
 	wonLabel := "Won in " + rep.Period + " to date"
 	if rep.Actual != nil {
-		wonLabel = "Won in " + rep.Period
+		// A closed period is shown as forecast on its As-of day, beside what happened.
+		wonLabel = "Won by " + rep.AsOf.String() + ", the forecast's day"
 	}
 	tiles := []tile{
 		{Label: "Quota", Value: moneyOpt(t.Quota, cur), Note: fmt.Sprintf("of the %d quota-carrying people in the selection", t.QuotaCarriers)},
 		{Label: wonLabel, Value: money(rep.Won, cur), Note: "as of " + rep.AsOf.String() + "; " + pctString(t.Attainment) + " of quota (quota carriers' deals)"},
 		{Label: "Gap to quota", Value: moneyOpt(t.Gap, cur), Note: "quota − what quota carriers won"},
+	}
+	if rep.Actual != nil {
+		tiles = append([]tile{{Label: "Won in " + rep.Period + " (actual)", Value: money(*rep.Actual, cur), Note: "the period has ended; " + pctString(t.ActualAttainment) + " of quota"}}, tiles...)
 	}
 	if rec := rep.Recommended; rec != nil {
 		tiles = append(tiles, tile{Label: "Recommended forecast", Value: money(rec.Forecast, cur), Note: fmt.Sprintf("%s of quota. %s", pctString(rec.VsQuota), rec.Why)})

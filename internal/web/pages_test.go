@@ -230,3 +230,24 @@ func TestExportsHoldWhatThePageShows(t *testing.T) {
 		}
 	})
 }
+
+// The period picker reaches back to the years that have deals, and only those.
+func TestPeriodPickerOffersTheYearsWithDeals(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		e := newPageEnv(t, s)
+		old := e.org.NewOpp(e.org.RepA1, "500")
+		storetest.Must(t, s.Opportunities.Create(context.Background(), crm.System, old))
+		_, err := s.DB().Exec(`UPDATE opportunities SET created_at = $1 WHERE id = $2`, time.Date(2017, 5, 3, 9, 0, 0, 0, time.UTC), old.ID)
+		storetest.Must(t, err)
+		now := time.Now().Year()
+		_, _, body := e.get("repA1", "/dashboard")
+		for _, want := range []string{"FY2017", "FY2017-Q2", itoa(int64(now)), itoa(int64(now + 1))} {
+			if !bytes.Contains(body, []byte(`<optgroup label="FY`+strings.TrimPrefix(want, "FY")+`"`)) && !bytes.Contains(body, []byte(`value="`+want+`"`)) {
+				t.Errorf("no %s in the period picker", want)
+			}
+		}
+		if bytes.Contains(body, []byte(`label="FY2018"`)) {
+			t.Error("the picker offers FY2018, a year without deals")
+		}
+	})
+}
