@@ -51,7 +51,7 @@ func floatMoneyCell(v *float64, cur string) export.Cell {
 // callForm is the submit form with what was typed and what was wrong.
 type callForm struct {
 	Period, Commit, BestCase, Pipeline, Reason string
-	Errors                                     map[string]string
+	Errors                                     fieldErrors
 	Message                                    string
 }
 
@@ -160,9 +160,17 @@ func (srv *Server) renderForecast(w http.ResponseWriter, r *http.Request, status
 	if form == nil {
 		form = &callForm{Period: rep.Period}
 	}
+	money := func(name, label, value string) formField {
+		return formField{Name: name, Label: label + " (" + cur + ")", Value: value, Error: form.Errors[name], InputMode: "decimal", Required: true}
+	}
+	fields := []formField{
+		{Name: "period", Label: "Period", Value: form.Period, Error: form.Errors["period"], Required: true},
+		money("commit", "Commit", form.Commit), money("best_case", "Best case", form.BestCase), money("pipeline", "Pipeline", form.Pipeline),
+		{Name: "reason", Label: "Reason", Value: form.Reason, Error: form.Errors["reason"], TextArea: true},
+	}
 	srv.render(w, r, status, "forecast", map[string]any{
 		"R": rep, "Q": fq, "Tiles": tiles, "Verdict": verdict(rep, cur), "T": ts.views(r), "Calls": len(rep.Calls),
-		"ShowCalls": role != crm.RoleViewer, "CanSubmit": role == crm.RoleRep || role == crm.RoleManager, "Form": form, "Charts": charts,
+		"ShowCalls": role != crm.RoleViewer, "CanSubmit": role == crm.RoleRep || role == crm.RoleManager, "Form": form, "Fields": fields, "Charts": charts,
 		"Years": choices.Years, "Teams": choices.Teams, "Model": fb.model, "Scope": scopeLabel(role),
 		"JSON": template.URL("/api/forecast?" + forecastValues(fq).Encode()), "Export": template.URL("?" + withExportAll(forecastValues(fq))),
 	})
@@ -360,7 +368,7 @@ func forecastCharts(b *forecast.Book, rep *forecast.Report, cur string) []chart 
 func (srv *Server) handleSubmitForecastPage(w http.ResponseWriter, r *http.Request) {
 	form := &callForm{Period: r.PostFormValue("period"), Commit: strings.TrimSpace(r.PostFormValue("commit")),
 		BestCase: strings.TrimSpace(r.PostFormValue("best_case")), Pipeline: strings.TrimSpace(r.PostFormValue("pipeline")),
-		Reason: r.PostFormValue("reason"), Errors: map[string]string{}}
+		Reason: r.PostFormValue("reason"), Errors: fieldErrors{}}
 	in := callInput{Period: form.Period, Reason: form.Reason}
 	probs := crm.NewProblems("forecast submission")
 	for _, f := range []struct {

@@ -21,8 +21,8 @@ var templateFiles embed.FS
 var staticFiles embed.FS
 
 // views declares each page and the partials it uses; start-up fails if one is missing.
-// Every view gets the layout and the shared components (table.html: tables
-// and charts).
+// Every view gets the layout and the shared components (components.html:
+// tables, charts, tiles and form fields).
 var views = map[string][]string{
 	"login":      {"login.html"},
 	"home":       {"home.html"},
@@ -37,7 +37,7 @@ var views = map[string][]string{
 	"forecast_deals":    {"forecast_deals.html"},
 }
 
-var sharedTemplates = []string{"layout.html", "table.html"}
+var sharedTemplates = []string{"layout.html", "components.html"}
 
 // pages holds the parsed views and the fingerprinted static file names.
 type pages struct {
