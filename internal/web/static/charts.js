@@ -79,7 +79,7 @@
 		var chart = echarts.init(el, null, { renderer: 'canvas' });
 		chart.setOption({
 			color: palette, animation: false,
-			grid: { left: rotate ? 36 : 12, right: horizontal ? 96 : 16, top: 40, bottom: 8, containLabel: true },
+			grid: { left: rotate ? Math.min(90, longest * 5) : 12, right: horizontal ? 96 : 16, top: 40, bottom: 8, containLabel: true },
 			tooltip: { trigger: 'axis', renderMode: 'richText', valueFormatter: function (v) { return full(v, s); } },
 			legend: s.series.length > 1 ? { top: 0, right: 0 } : { show: false },
 			xAxis: horizontal ? valAxis : catAxis,
