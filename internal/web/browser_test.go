@@ -196,10 +196,23 @@ func loginToDemo(t *testing.T, bctx context.Context, pick func(demo.Login) bool)
 	ds.step(chromedp.Navigate(ts.URL+"/login"),
 		chromedp.WaitVisible(`input[name=email]`),
 		chromedp.SendKeys(`input[name=email]`, who.Email),
-		chromedp.SendKeys(`input[name=password]`, who.Password),
-		chromedp.Click(`button[type=submit]`),
-		chromedp.WaitVisible(`nav.side`))
+		chromedp.SendKeys(`input[name=password]`, who.Password))
+	// Submitted by script, not by a click: a click can land before the
+	// page has settled and do nothing.
+	if _, err := chromedp.Run(bctx, chromedp.Evaluate[bool](`document.querySelector('form').requestSubmit(), true`)); err != nil {
+		t.Fatal(err)
+	}
+	waitTrue(t, bctx, `location.pathname === "/" && document.readyState === "complete" && !!document.querySelector('nav.side')`)
 	return ds, who
+}
+
+// goTo opens path once the current page has finished loading: navigating
+// while a navigation started by a click is still loading can leave the
+// browser waiting for a load event that never comes.
+func (ds *demoSession) goTo(path, ready string) {
+	ds.t.Helper()
+	waitTrue(ds.t, ds.ctx, `document.readyState === "complete"`)
+	ds.step(chromedp.Navigate(ds.url+path), chromedp.WaitVisible(ready))
 }
 
 func (ds *demoSession) text(sel string) string {

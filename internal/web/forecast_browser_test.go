@@ -50,7 +50,7 @@ func TestBrowserForecast(t *testing.T) {
 		t.Errorf("deals heading %q", h)
 	}
 	screenshot(t, bctx, "forecast-deals-rep")
-	ds.step(chromedp.Navigate(ds.url+"/forecast/accuracy"), chromedp.WaitVisible(`h1`))
+	ds.goTo("/forecast/accuracy", `h1`)
 	screenshot(t, bctx, "forecast-accuracy-rep")
 	if len(*problems) > 0 {
 		t.Errorf("browser reported problems: %v", *problems)

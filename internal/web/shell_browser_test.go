@@ -70,7 +70,7 @@ func TestBrowserOneFigureEverywhere(t *testing.T) {
 		t.Run(who.name, func(t *testing.T) {
 			bctx, problems := newBrowser(t)
 			ds, _ := loginToDemo(t, bctx, who.pick)
-			ds.step(chromedp.Navigate(ds.url+"/"), chromedp.WaitVisible(`.tiles`))
+			ds.goTo("/", `.tiles`)
 			home := ds.tileValues()
 			screenshot(t, bctx, "home-"+who.name)
 			ds.step(chromedp.Click(`nav a[href^="/dashboard"]`), chromedp.WaitVisible(`.tiles`))
@@ -96,12 +96,12 @@ func TestBrowserOneFigureEverywhere(t *testing.T) {
 			if n := shared(dash, fc, "the Dashboard", "the Forecast"); n < 2 {
 				t.Errorf("only %d tiles shared between Dashboard %v and Forecast %v", n, dash, fc)
 			}
-			ds.step(chromedp.Navigate(ds.url+"/dashboard?team_id=999999"), chromedp.WaitVisible(`#request-id`))
+			ds.goTo("/dashboard?team_id=999999", `#request-id`)
 			if h := ds.text(`h1`); h != "Not found" {
 				t.Errorf("a team out of scope shows %q", h)
 			}
 			for _, page := range []string{"/", "/dashboard", "/performers", "/forecast", "/forecast/accuracy", "/forecast/deals", "/quality"} {
-				ds.step(chromedp.Navigate(ds.url+page), chromedp.WaitVisible(`main h1`))
+				ds.goTo(page, `main h1`)
 				bad, err := chromedp.Run(bctx, chromedp.Evaluate[[]string](bareAmounts))
 				if err != nil || len(bad) > 0 {
 					t.Errorf("%s: amounts without a currency %v %v", page, bad, err)

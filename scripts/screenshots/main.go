@@ -75,9 +75,14 @@ func shoot(chromium, base, out string, u login, pages, widths []string) error {
 		chromedp.Navigate(base+"/login"),
 		chromedp.SendKeys(`input[name=email]`, u.email),
 		chromedp.SendKeys(`input[name=password]`, u.password),
-		chromedp.Click(`button[type=submit]`),
-		chromedp.WaitVisible(`nav.side`),
 	)
+	if err == nil {
+		// Submitted by script: a click can land before the page settles.
+		_, err = chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector('form').requestSubmit(), true`))
+	}
+	if err == nil {
+		err = chromedp.Do(ctx, chromedp.WaitVisible(`nav.side`))
+	}
 	if err != nil {
 		return fmt.Errorf("log in: %w", err)
 	}
