@@ -91,7 +91,7 @@ func TestProblemSummaryMaven(t *testing.T) {
 	gtxGroup := group("product", "GTXPro", "no product with this name", gtx)
 	acctGroup := group("account", "", "is required", noAcct)
 	noDeal := func(lines []int) ProblemGroup {
-		return group("opportunity_id", "", "no opportunity with this external id", lines)
+		return group("opportunity_id", "", "no opportunity with this external id, stored or accepted in this import", lines)
 	}
 	tests := []struct {
 		name    string

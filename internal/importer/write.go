@@ -205,7 +205,7 @@ func (rn *runner) finishStaged(p *filePlan, spec *streamSpec, loaded int64) erro
 			what = "opportunity"
 		}
 		n, err := rn.rejectLines(p, r.field, `SELECT line, `+r.refCol+`, '' FROM `+s+` WHERE `+unresolved+` ORDER BY line`, unresolved,
-			func(string) string { return "no " + what + " with this external id" })
+			func(string) string { return "no " + what + " with this external id, stored or accepted in this import" })
 		if err != nil {
 			return err
 		}
