@@ -207,6 +207,18 @@ func (b *Book) Report(ctx context.Context, s *store.Store, p crm.Principal, q Qu
 	if q.By != "" && q.By != "team" && q.By != "rep" {
 		return nil, crm.Invalid("forecast", "by", fmt.Sprintf("%q is not team or rep", q.By))
 	}
+	// The store's visibility rules for filters: a team outside p's scope
+	// is not found, like one that does not exist; figures by rep are not
+	// for a role that sees aggregates only.
+	of, err := s.OwnerFilter(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	if q.By == "rep" {
+		if err := of.CheckIndividuals("forecast by rep"); err != nil {
+			return nil, err
+		}
+	}
 	dir, err := loadDirectory(ctx, s)
 	if err != nil {
 		return nil, err
@@ -214,8 +226,8 @@ func (b *Book) Report(ctx context.Context, s *store.Store, p crm.Principal, q Qu
 	var keep func(*Deal) bool
 	var under map[int64]bool // the team filter's teams; nil for all
 	if q.TeamID != 0 {
-		if _, ok := dir.teams[q.TeamID]; !ok {
-			return nil, crm.Invalid("forecast", "team_id", fmt.Sprintf("no team %d", q.TeamID))
+		if _, ok := dir.teams[q.TeamID]; !ok || !of.Team(q.TeamID) {
+			return nil, fmt.Errorf("team %d: %w", q.TeamID, crm.ErrNotFound)
 		}
 		under = dir.subtree(q.TeamID)
 		keep = func(d *Deal) bool { return under[d.TeamID] }
