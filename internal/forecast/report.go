@@ -144,6 +144,7 @@ type CallLine struct {
 	UserID    int64                   `json:"user_id"`
 	Name      string                  `json:"name"`
 	Role      crm.Role                `json:"role"`
+	Team      string                  `json:"team"` // the user's team: tells two people of one name apart
 	ManagerID *int64                  `json:"manager_id"`
 	Latest    *crm.ForecastSubmission `json:"latest"`
 	Rollup    *float64                `json:"rollup_commit"`
@@ -311,7 +312,7 @@ func (b *Book) addCalls(ctx context.Context, s *store.Store, p crm.Principal, ou
 	roll := &CallRollup{Currency: b.Currency}
 	for id, sub := range latest {
 		u := dir.users[id]
-		line := CallLine{UserID: id, Name: u.Name, Role: u.Role, ManagerID: u.ManagerID, Latest: sub, Versions: versions[id]}
+		line := CallLine{UserID: id, Name: u.Name, Role: u.Role, Team: dir.teams[u.TeamID], ManagerID: u.ManagerID, Latest: sub, Versions: versions[id]}
 		if u.Role == crm.RoleRep && (under == nil || under[u.TeamID]) {
 			roll.Reps++
 			roll.Commit += sub.Commit.InexactFloat64()

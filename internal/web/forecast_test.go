@@ -199,6 +199,9 @@ func TestForecastAPI(t *testing.T) {
 					if len(lines) != 3 || lines[o.RepB.Name] != nil {
 						t.Fatalf("manager A's calls %v", lines)
 					}
+					if l := lines[o.RepA1.Name]; l["team"] != o.TeamA.Name {
+						t.Errorf("rep A1's line names team %v, want %s", l["team"], o.TeamA.Name)
+					}
 					if l := lines[o.RepA1.Name]; l["versions"].(float64) != 2 || l["latest"].(map[string]any)["commit"] != "120" {
 						t.Errorf("rep A1's line %v", l)
 					}

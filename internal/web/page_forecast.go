@@ -147,12 +147,7 @@ func (srv *Server) renderForecast(w http.ResponseWriter, r *http.Request, status
 		ts.add(groupsTable(rep, fq.By, cur), tableOpts{HideZeros: true, DefaultSort: "-open"})
 	}
 	if role != crm.RoleViewer {
-		calls, err := srv.callsTable(r, rep, cur)
-		if err != nil {
-			srv.pageError(w, r, err)
-			return
-		}
-		ts.add(calls, tableOpts{})
+		ts.add(callsTable(rep, cur), tableOpts{})
 	}
 	if srv.serveExport(w, r, "forecast", ts) {
 		return
@@ -267,25 +262,7 @@ func groupsTable(rep *forecast.Report, by, cur string) export.Table {
 
 // callsTable is the latest call of each person in the selection, with
 // their team so that two people of one name are told apart.
-func (srv *Server) callsTable(r *http.Request, rep *forecast.Report, cur string) (export.Table, error) {
-	p := authOf(r).principal()
-	users, err := srv.store.Users.List(r.Context(), p, store.ListQuery{Limit: store.MaxPageSize})
-	if err != nil {
-		return export.Table{}, err
-	}
-	teams, err := srv.store.Teams.List(r.Context(), p, store.ListQuery{Limit: store.MaxPageSize})
-	if err != nil {
-		return export.Table{}, err
-	}
-	teamOf, teamName := map[int64]string{}, map[int64]string{}
-	for _, tm := range teams.Items {
-		teamName[tm.ID] = tm.Name
-	}
-	for _, u := range users.Items {
-		if u.TeamID != nil {
-			teamOf[u.ID] = teamName[*u.TeamID]
-		}
-	}
+func callsTable(rep *forecast.Report, cur string) export.Table {
 	t := export.Table{ID: "calls", Title: "Calls", Columns: []export.Column{{Key: "who", Label: "Who"}, {Key: "role", Label: "Role"}, {Key: "team", Label: "Team"},
 		{Key: "commit", Label: "Commit", Kind: export.Money, Currency: cur}, {Key: "best_case", Label: "Best case", Kind: export.Money, Currency: cur},
 		{Key: "pipeline", Label: "Pipeline", Kind: export.Money, Currency: cur}, {Key: "rollup", Label: "Reports' commits", Kind: export.Money, Currency: cur},
@@ -296,11 +273,11 @@ func (srv *Server) callsTable(r *http.Request, rep *forecast.Report, cur string)
 			who = export.TextCell(l.Name + " (override)")
 			who.Tone = "warn"
 		}
-		t.Rows = append(t.Rows, []export.Cell{who, export.TextCell(string(l.Role)), export.TextCell(teamOf[l.UserID]),
+		t.Rows = append(t.Rows, []export.Cell{who, export.TextCell(string(l.Role)), export.TextCell(l.Team),
 			moneyCell(l.Latest.Commit, cur), moneyCell(l.Latest.BestCase, cur), moneyCell(l.Latest.Pipeline, cur), floatMoneyCell(l.Rollup, cur),
 			export.TextCell(l.Latest.Reason), export.TextCell(fmt.Sprintf("%d of %d", l.Latest.Version, l.Versions))})
 	}
-	return t, nil
+	return t
 }
 
 func forecastValues(fq forecast.Query) url.Values {
