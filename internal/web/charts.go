@@ -76,8 +76,9 @@ func addCharts(r *http.Request, ts *tables, cs []chart) []chartView {
 	out := make([]chartView, len(cs))
 	for i, c := range cs {
 		c.Table.ID, c.Table.Title = c.ID, c.Title
-		ts.add(c.Table, tableOpts{PageSize: 50})
-		out[i] = chartView{chart: c, Table: newTableView(r, c.Table, tableOpts{PageSize: 50})}
+		opt := tableOpts{PageSize: 50}
+		*ts = append(*ts, pageTable{Table: c.Table, opt: opt, twin: true})
+		out[i] = chartView{chart: c, Table: newTableView(r, c.Table, opt)}
 	}
 	return out
 }

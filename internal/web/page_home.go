@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -42,6 +43,13 @@ func (srv *Server) homeData(r *http.Request) (homeData, error) {
 	if err != nil {
 		return homeData{}, err
 	}
+	// Kept like the dashboard's: the landing page should not recompute two
+	// overviews of a million deals at every visit.
+	version := srv.store.Version()
+	key := fmt.Sprintf("home|%d|%s|%+v", p.UserID, p.Role, f)
+	if v, ok := srv.cache.get(key, version); ok {
+		return v.(homeData), nil
+	}
 	d := homeData{Period: f.Period, Scope: scopeLabel(a.user.Role), Recent: []recentDeal{}}
 	if d.Quarter, err = metrics.Compute(ctx, srv.store, p, f); err != nil {
 		return homeData{}, err
@@ -62,6 +70,7 @@ func (srv *Server) homeData(r *http.Request) (homeData, error) {
 			return homeData{}, err
 		}
 	}
+	srv.cache.put(key, version, d)
 	return d, nil
 }
 

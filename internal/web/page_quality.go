@@ -55,7 +55,7 @@ func (srv *Server) handleQuality(w http.ResponseWriter, r *http.Request) {
 	findings := export.Table{ID: "findings", Title: "Checks", Columns: []export.Column{
 		{Key: "result", Label: "Result"}, {Key: "count", Label: "Records", Kind: export.Count},
 		{Key: "check", Label: "Check"}, {Key: "fix", Label: "How to fix"}}}
-	var ts tables
+	var examples []export.Table
 	var sections []qualitySection
 	passed := 0
 	for _, f := range rep.Findings {
@@ -76,10 +76,14 @@ func (srv *Server) handleQuality(w http.ResponseWriter, r *http.Request) {
 			ex.Rows = append(ex.Rows, []export.Cell{export.TextCell(fmt.Sprintf("%s %d", e.Entity, e.ID)), export.TextCell(e.ExternalID),
 				export.TextCell(e.Label), export.TextCell(e.Detail)})
 		}
-		ts.add(ex, tableOpts{})
+		examples = append(examples, ex)
 		sections = append(sections, qualitySection{ID: f.Check, Title: f.Title, Count: f.Count, Shown: len(f.Examples)})
 	}
-	ts = append(tables{{findings, tableOpts{PageSize: 50}}}, ts...)
+	var ts tables
+	ts.add(findings, tableOpts{PageSize: 50})
+	for _, ex := range examples {
+		ts.add(ex, tableOpts{})
+	}
 	if srv.serveExport(w, r, "quality", ts) {
 		return
 	}

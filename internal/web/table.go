@@ -253,21 +253,24 @@ func newTableView(r *http.Request, t export.Table, opt tableOpts) tableView {
 // pageTable is a table of a page with the way the page shows it.
 type pageTable struct {
 	export.Table
-	opt tableOpts
+	opt  tableOpts
+	twin bool // a chart's table: its view is the chart's (addCharts), it is only exported from here
 }
 
 // tables is what a page handler gives: its tables, for showing and exporting.
 type tables []pageTable
 
-func (ts *tables) add(t export.Table, opt tableOpts) { *ts = append(*ts, pageTable{t, opt}) }
+func (ts *tables) add(t export.Table, opt tableOpts) { *ts = append(*ts, pageTable{Table: t, opt: opt}) }
 
 // views shows every table as the request asks, by id (nil for a table the
 // page did not add, so templates can test for it).
 func (ts tables) views(r *http.Request) map[string]*tableView {
 	out := make(map[string]*tableView, len(ts))
 	for _, t := range ts {
-		tv := newTableView(r, t.Table, t.opt)
-		out[t.ID] = &tv
+		if !t.twin {
+			tv := newTableView(r, t.Table, t.opt)
+			out[t.ID] = &tv
+		}
 	}
 	return out
 }
