@@ -260,7 +260,9 @@ type pageTable struct {
 // tables is what a page handler gives: its tables, for showing and exporting.
 type tables []pageTable
 
-func (ts *tables) add(t export.Table, opt tableOpts) { *ts = append(*ts, pageTable{Table: t, opt: opt}) }
+func (ts *tables) add(t export.Table, opt tableOpts) {
+	*ts = append(*ts, pageTable{Table: t, opt: opt})
+}
 
 // views shows every table as the request asks, by id (nil for a table the
 // page did not add, so templates can test for it).
