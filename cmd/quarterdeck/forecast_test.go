@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/csv"
 	"encoding/json"
 	"math"
 	"os"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/quarterdeck/quarterdeck/internal/forecast"
+	"github.com/quarterdeck/quarterdeck/internal/store/storetest"
 	"github.com/shopspring/decimal"
 )
 
@@ -27,15 +27,7 @@ func TestForecastOnMaven(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "maven.db")
 	mustRun(t, nil, "import", "--quiet", "--database", db, "--mapping", "../../examples/maven-crm/mapping.yaml", mavenDir)
 
-	f, err := os.Open(filepath.Join(mavenDir, "sales_pipeline.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs := storetest.ReadCSV(t, filepath.Join(mavenDir, "sales_pipeline.csv"))
 	wonByMonth := map[string]float64{}
 	for _, r := range recs[1:] { // opportunity_id,sales_agent,product,account,deal_stage,engage_date,close_date,close_value
 		if r[4] == "Won" {

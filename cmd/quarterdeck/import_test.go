@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -11,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/quarterdeck/quarterdeck/internal/importer"
+	"github.com/quarterdeck/quarterdeck/internal/store/storetest"
 )
 
 // TestImportProblemSummary imports Maven with the shipped mapping's two
@@ -31,15 +31,7 @@ func TestImportProblemSummary(t *testing.T) {
 	if err := os.WriteFile(mappingFile, []byte(mapping), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.Open(filepath.Join(mavenDir, "sales_pipeline.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	recs, err := csv.NewReader(f).ReadAll()
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs := storetest.ReadCSV(t, filepath.Join(mavenDir, "sales_pipeline.csv"))
 	var gtx, noAccount []string  // line numbers
 	for i, r := range recs[1:] { // opportunity_id,sales_agent,product,account,...
 		if r[2] == "GTXPro" {

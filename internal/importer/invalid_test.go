@@ -1,7 +1,6 @@
 package importer
 
 import (
-	"encoding/csv"
 	"errors"
 	"os"
 	"path/filepath"
@@ -151,15 +150,7 @@ func TestInvalidRowsSkipped(t *testing.T) {
 		if got := queryString(t, s, `SELECT CAST(employees AS VARCHAR) FROM accounts WHERE name = 'Acme'`); got != "1200" {
 			t.Errorf("employees %s", got)
 		}
-		f, err := os.Open(rejects)
-		if err != nil {
-			t.Fatal(err)
-		}
-		recs, err := csv.NewReader(f).ReadAll()
-		f.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
+		recs := storetest.ReadCSV(t, rejects)
 		header := strings.Join(recs[0], ",")
 		if header != "Deal ID,Deal,Company,Rep,Stage,Amount,Created,Close,file,line,field,reason" {
 			t.Errorf("rejects header %s", header)

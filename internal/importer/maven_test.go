@@ -2,7 +2,6 @@ package importer
 
 import (
 	"context"
-	"encoding/csv"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,15 +25,7 @@ const (
 // the importer's reader, as maps by column name.
 func readCSVFile(t *testing.T, path string) []map[string]string {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs := storetest.ReadCSV(t, path)
 	var out []map[string]string
 	for _, r := range recs[1:] {
 		m := map[string]string{}

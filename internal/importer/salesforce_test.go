@@ -35,15 +35,7 @@ func copyDir(t *testing.T, from string) string {
 // editCSV rewrites a fixture file: edit gets each record (header first) by column name.
 func editCSV(t *testing.T, path string, edit func(row map[string]string)) {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	recs, err := csv.NewReader(f).ReadAll()
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs := storetest.ReadCSV(t, path)
 	out, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)

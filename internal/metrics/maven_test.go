@@ -2,7 +2,6 @@ package metrics
 
 import (
 	"context"
-	"encoding/csv"
 	"math"
 	"os"
 	"path/filepath"
@@ -38,16 +37,7 @@ type mavenDeal struct {
 func readMaven(t *testing.T) (deals []mavenDeal, region map[string]string) {
 	t.Helper()
 	read := func(name string) [][]string {
-		f, err := os.Open(filepath.Join(mavenDir, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		recs, err := csv.NewReader(f).ReadAll()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return recs[1:]
+		return storetest.ReadCSV(t, filepath.Join(mavenDir, name))[1:]
 	}
 	date := func(s string) time.Time {
 		if s == "" {

@@ -1,7 +1,6 @@
 package quality_test
 
 import (
-	"encoding/csv"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,15 +22,7 @@ const (
 // readCSV reads a whole file as maps by column name.
 func readCSV(t *testing.T, path string) []map[string]string {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs := storetest.ReadCSV(t, path)
 	var out []map[string]string
 	for _, r := range recs[1:] {
 		m := map[string]string{}
