@@ -99,3 +99,37 @@ func pluralDeals(n int64, what string) string {
 	}
 	return fmt.Sprintf("%d deals %s", n, what)
 }
+
+// signedPct writes a percentage that is already in percent with its sign: "-3.4%".
+func signedPct(v *float64) string {
+	if v == nil {
+		return "–"
+	}
+	return fmt.Sprintf("%+.1f%%", *v)
+}
+
+// money writes a forecast figure (a float in the corporate currency).
+func money(v float64, cur string) string { return formatMoney(decimal.NewFromFloat(v), cur) }
+
+func moneyOpt(v *float64, cur string) string {
+	if v == nil {
+		return "–"
+	}
+	return money(*v, cur)
+}
+
+func floatMoneyCell(v *float64, cur string) export.Cell {
+	if v == nil {
+		return export.MoneyCell(nil, "–")
+	}
+	d := decimal.NewFromFloat(*v)
+	return export.MoneyCell(&d, formatMoney(d, cur))
+}
+
+// changeText writes a change (a fraction) with its sign: "+12.5%".
+func changeText(v *float64) string {
+	if v == nil {
+		return "–"
+	}
+	return fmt.Sprintf("%+.1f%%", *v*100)
+}

@@ -23,31 +23,6 @@ func methodName(m string) string {
 	return m
 }
 
-func signedPct(v *float64) string {
-	if v == nil {
-		return "–"
-	}
-	return fmt.Sprintf("%+.1f%%", *v)
-}
-
-// money writes a forecast figure (a float in the corporate currency).
-func money(v float64, cur string) string { return formatMoney(decimal.NewFromFloat(v), cur) }
-
-func moneyOpt(v *float64, cur string) string {
-	if v == nil {
-		return "–"
-	}
-	return money(*v, cur)
-}
-
-func floatMoneyCell(v *float64, cur string) export.Cell {
-	if v == nil {
-		return export.MoneyCell(nil, "–")
-	}
-	d := decimal.NewFromFloat(*v)
-	return export.MoneyCell(&d, formatMoney(d, cur))
-}
-
 // callForm is the submit form with what was typed and what was wrong.
 type callForm struct {
 	Period, Commit, BestCase, Pipeline, Reason string
@@ -175,13 +150,6 @@ func withExportAll(v url.Values) string {
 	v.Set("export", "all")
 	v.Set("format", "xlsx")
 	return v.Encode()
-}
-
-func changeText(v *float64) string {
-	if v == nil {
-		return "–"
-	}
-	return fmt.Sprintf("%+.1f%%", *v*100)
 }
 
 // methodsTable is every method's forecast with its track record.
@@ -459,16 +427,30 @@ func (srv *Server) handleForecastDealsPage(w http.ResponseWriter, r *http.Reques
 		srv.pageError(w, r, err)
 		return
 	}
-	ctx, p := r.Context(), authOf(r).principal()
-	cur, err := srv.corporateCurrency(r)
+	// The deals' and owners' names are read from the store: once per data
+	// version, not at every view.
+	ts, err := cached(srv, r, "deals-page|"+r.URL.Query().Get("limit"), func() (tables, error) { return srv.dealTables(r, d) })
 	if err != nil {
 		srv.pageError(w, r, err)
 		return
 	}
+	if srv.serveExport(w, r, "forecast-deals", ts) {
+		return
+	}
+	srv.render(w, r, http.StatusOK, "forecast_deals", map[string]any{"Model": d.Model, "T": ts.views(r), "Deals": len(d.Deals)})
+}
+
+// dealTables are the scored deals in people's words, and the model's
+// inputs for each behind "how this is computed".
+func (srv *Server) dealTables(r *http.Request, d forecastDeals) (tables, error) {
+	ctx, p := r.Context(), authOf(r).principal()
+	cur, err := srv.corporateCurrency(r)
+	if err != nil {
+		return nil, err
+	}
 	users, err := srv.store.Users.List(ctx, p, store.ListQuery{Limit: store.MaxPageSize})
 	if err != nil {
-		srv.pageError(w, r, err)
-		return
+		return nil, err
 	}
 	owner := map[int64]string{}
 	for _, u := range users.Items {
@@ -503,8 +485,5 @@ func (srv *Server) handleForecastDealsPage(w http.ResponseWriter, r *http.Reques
 	var ts tables
 	ts.add(deals, tableOpts{})
 	ts.add(factors, tableOpts{PageSize: 50})
-	if srv.serveExport(w, r, "forecast-deals", ts) {
-		return
-	}
-	srv.render(w, r, http.StatusOK, "forecast_deals", map[string]any{"Model": d.Model, "T": ts.views(r), "Deals": len(d.Deals)})
+	return ts, nil
 }
