@@ -151,7 +151,7 @@ func (srv *Server) renderHome(w http.ResponseWriter, r *http.Request, newToken s
 		for _, o := range d.Recent {
 			recent.Rows = append(recent.Rows, []export.Cell{export.TextCell(o.Name), export.TextCell(o.AccountName), export.TextCell(o.OwnerName),
 				export.TextCell(o.Stage), export.MoneyCell(&o.Amount, formatMoney(o.Amount, o.Currency)), export.TextCell(o.Currency),
-				export.TextCell(dateText(o.ExpectedClose)), export.TextCell(dateText(o.ClosedAt))})
+				dateCell(o.ExpectedClose), dateCell(o.ClosedAt)})
 		}
 		ts.add(recent, tableOpts{})
 	}
@@ -162,11 +162,12 @@ func (srv *Server) renderHome(w http.ResponseWriter, r *http.Request, newToken s
 		"CanSeeRecords": seesIndividuals(authOf(r).user.Role), "Multi": len(d.ByCurrency) > 1})
 }
 
-func dateText(d *crm.Date) string {
+// dateCell is a date, or a dash on the page and an empty field in files.
+func dateCell(d *crm.Date) export.Cell {
 	if d == nil {
-		return "–"
+		return export.Cell{Display: "–"}
 	}
-	return d.String()
+	return export.TextCell(d.String())
 }
 
 func (srv *Server) handleHomeAPI(w http.ResponseWriter, r *http.Request) {
