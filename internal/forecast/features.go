@@ -10,12 +10,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/quarterdeck/quarterdeck/internal/forecast/winprob"
+	"github.com/quarterdeck/quarterdeck/internal/learn"
 )
 
 // FeatureSchema names the win-probability features, all known at scoring
 // time: nothing about a deal's future enters its row.
-var FeatureSchema = winprob.Schema{
+var FeatureSchema = learn.Schema{
 	Numeric: []string{"log_amount", "age_days", "days_in_stage", "close_pushes", "activities", "activities_14d",
 		"days_since_activity", "owner_win_rate", "owner_closed_deals", "stage_probability"},
 	Categorical: []string{"stage", "product", "segment", "industry", "source", "deal_type"},
@@ -77,7 +77,7 @@ type featurizer struct {
 func (b *Book) featurizer() *featurizer { return &featurizer{b: b, owners: b.ownerRecords()} }
 
 // row describes deal d in state st at moment t.
-func (f *featurizer) row(d *Deal, st State, t time.Time) winprob.Row {
+func (f *featurizer) row(d *Deal, st State, t time.Time) learn.Row {
 	days := func(a, b time.Time) float64 { return a.Sub(b).Hours() / 24 }
 	now := unixDays(t)
 	n := sort.SearchFloat64s(d.Touches, now)
@@ -95,7 +95,7 @@ func (f *featurizer) row(d *Deal, st State, t time.Time) winprob.Row {
 	if st.AmountKnown {
 		amount = math.Log1p(math.Max(st.Amount, 0))
 	}
-	return winprob.Row{
+	return learn.Row{
 		ID:   d.ID,
 		Time: t,
 		Num: []float64{amount, days(t, d.Created), days(t, st.StageSince), float64(st.Pushes),
@@ -110,9 +110,9 @@ func (f *featurizer) row(d *Deal, st State, t time.Time) winprob.Row {
 // its id so that it is the same in every run), labelled won or lost. Row.Time
 // is the close date: the moment the label became known, which is what a
 // time-ordered holdout splits on.
-func (b *Book) TrainingRows(asOf time.Time, cycle time.Duration) []winprob.Row {
+func (b *Book) TrainingRows(asOf time.Time, cycle time.Duration) []learn.Row {
 	f := b.featurizer()
-	var rows []winprob.Row
+	var rows []learn.Row
 	for i := range b.Deals {
 		d := &b.Deals[i]
 		if !d.IsClosed || d.Closed.IsZero() || !d.Closed.Before(asOf) || d.Closed.Before(d.Created) {
@@ -157,7 +157,7 @@ type Factor struct {
 
 // explain puts a model's factor in words: raw is the deal's row, used the
 // row the model scored (raw clamped to the training range).
-func explain(f winprob.Factor, raw, used winprob.Row, currency string) Factor {
+func explain(f learn.Factor, raw, used learn.Row, currency string) Factor {
 	out := Factor{Feature: f.Feature, Name: f.Name, Value: f.Value, Contribution: f.Contribution, Effect: "none"}
 	switch {
 	case f.Contribution > 0:

@@ -5,28 +5,28 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/quarterdeck/quarterdeck/internal/forecast/winprob"
+	"github.com/quarterdeck/quarterdeck/internal/learn"
 )
 
 // Each factor reads in plain words, from the deal's own value, with the
 // direction it moves the probability; a capped value says what was used.
 func TestFactorDescriptions(t *testing.T) {
-	row := func(feature string, v float64) winprob.Row {
-		r := winprob.Row{Num: make([]float64, len(FeatureSchema.Numeric)), Cat: make([]string, len(FeatureSchema.Categorical))}
+	row := func(feature string, v float64) learn.Row {
+		r := learn.Row{Num: make([]float64, len(FeatureSchema.Numeric)), Cat: make([]string, len(FeatureSchema.Categorical))}
 		r.Cat[0] = "Proposal"
 		if k := slices.Index(FeatureSchema.Numeric, feature); k >= 0 {
 			r.Num[k] = v
 		}
 		return r
 	}
-	cat := func(feature, v string) winprob.Row {
+	cat := func(feature, v string) learn.Row {
 		r := row("", 0)
 		r.Cat[slices.Index(FeatureSchema.Categorical, feature)] = v
 		return r
 	}
 	for _, c := range []struct {
 		feature      string
-		raw, used    winprob.Row
+		raw, used    learn.Row
 		contribution float64
 		want         string
 	}{
@@ -44,7 +44,7 @@ func TestFactorDescriptions(t *testing.T) {
 		{"segment", cat("segment", "Enterprise"), cat("segment", "Enterprise"), 0, "segment Enterprise: no effect"},
 		{"product", cat("product", ""), cat("product", ""), -0.1, "no product given: lowers it"},
 	} {
-		got := explain(winprob.Factor{Feature: c.feature, Name: c.feature, Value: "x", Contribution: c.contribution}, c.raw, c.used, "USD")
+		got := explain(learn.Factor{Feature: c.feature, Name: c.feature, Value: "x", Contribution: c.contribution}, c.raw, c.used, "USD")
 		k := slices.Index(FeatureSchema.Numeric, c.feature)
 		capped := k >= 0 && c.raw.Num[k] != c.used.Num[k] && !math.IsNaN(c.raw.Num[k])
 		if got.Description != c.want || got.Contribution != c.contribution || got.Feature != c.feature || got.Value != "x" || got.Capped != capped {

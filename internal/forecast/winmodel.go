@@ -8,20 +8,20 @@ import (
 	"sort"
 	"time"
 
-	"github.com/quarterdeck/quarterdeck/internal/forecast/winprob"
+	"github.com/quarterdeck/quarterdeck/internal/learn"
 )
 
 // WinModel is the per-deal win-probability model trained as of a day, with
 // how it and the naive-Bayes baseline did on a time-ordered holdout.
 type WinModel struct {
-	Model      winprob.Model `json:"-"`                     // nil when there were too few closed deals
-	Chosen     string        `json:"model,omitempty"`       // logistic, gbt or naive_bayes
-	Label      string        `json:"model_label,omitempty"` // in words: "gradient-boosted trees"
-	TrainedAt  time.Time     `json:"trained_as_of"`
-	Note       string        `json:"note"`
-	Holdout    []ModelScore  `json:"holdout,omitempty"`
-	TrainedOn  int           `json:"trained_on"`
-	HoldoutFor float64       `json:"holdout_fraction"`
+	Model      learn.Model  `json:"-"`                     // nil when there were too few closed deals
+	Chosen     string       `json:"model,omitempty"`       // logistic, gbt or naive_bayes
+	Label      string       `json:"model_label,omitempty"` // in words: "gradient-boosted trees"
+	TrainedAt  time.Time    `json:"trained_as_of"`
+	Note       string       `json:"note"`
+	Holdout    []ModelScore `json:"holdout,omitempty"`
+	TrainedOn  int          `json:"trained_on"`
+	HoldoutFor float64      `json:"holdout_fraction"`
 	// bounds are the numeric features' ranges in training: a value outside
 	// is taken at the nearest end (see bounds.clamp).
 	bounds bounds
@@ -77,27 +77,27 @@ func (b *Book) TrainWinModel(asOf time.Time) *WinModel {
 		rows = rows[len(rows)-MaxTrainingDeals:]
 	}
 	wm := &WinModel{TrainedAt: asOf, TrainedOn: len(rows), HoldoutFor: holdoutFraction}
-	trainers := []func([]winprob.Row) (winprob.Model, error){
-		func(r []winprob.Row) (winprob.Model, error) {
-			return winprob.TrainLogistic(FeatureSchema, r, winprob.LogisticOptions{})
+	trainers := []func([]learn.Row) (learn.Model, error){
+		func(r []learn.Row) (learn.Model, error) {
+			return learn.TrainLogistic(FeatureSchema, r, learn.LogisticOptions{})
 		},
-		func(r []winprob.Row) (winprob.Model, error) {
-			return winprob.TrainGBT(FeatureSchema, r, winprob.GBTOptions{})
+		func(r []learn.Row) (learn.Model, error) {
+			return learn.TrainGBT(FeatureSchema, r, learn.GBTOptions{})
 		},
-		func(r []winprob.Row) (winprob.Model, error) {
-			return winprob.TrainNaiveBayes(FeatureSchema, r, naiveBayesOptions(b))
+		func(r []learn.Row) (learn.Model, error) {
+			return learn.TrainNaiveBayes(FeatureSchema, r, naiveBayesOptions(b))
 		},
 	}
-	train, holdout, err := winprob.TimeSplit(rows, holdoutFraction)
+	train, holdout, err := learn.TimeSplit(rows, holdoutFraction)
 	holdout = boundsOf(train).clampAll(holdout) // measured as it will be used
 	best := -1
 	for i, fit := range trainers {
 		if err != nil {
 			break
 		}
-		var m winprob.Model
+		var m learn.Model
 		if m, err = fit(train); err == nil {
-			wm.Holdout = append(wm.Holdout, scoreOf(winprob.Evaluate(m, holdout)))
+			wm.Holdout = append(wm.Holdout, scoreOf(learn.Evaluate(m, holdout)))
 			if best < 0 || wm.Holdout[i].Brier < wm.Holdout[best].Brier {
 				best = i
 			}
@@ -110,8 +110,8 @@ func (b *Book) TrainWinModel(asOf time.Time) *WinModel {
 	}
 	if err != nil {
 		wm.Model, wm.Chosen, wm.Label = nil, "", ""
-		if errors.Is(err, winprob.ErrTooFewDeals) {
-			wm.Note = fmt.Sprintf("no win-probability model: it needs at least %d won and %d lost closed deals in training (%v); the history-weighted method stands in", winprob.MinDealsPerClass, winprob.MinDealsPerClass, err)
+		if errors.Is(err, learn.ErrTooFewDeals) {
+			wm.Note = fmt.Sprintf("no win-probability model: it needs at least %d won and %d lost closed deals in training (%v); the history-weighted method stands in", learn.MinDealsPerClass, learn.MinDealsPerClass, err)
 		} else {
 			wm.Note = "no win-probability model: " + err.Error()
 		}
@@ -128,7 +128,7 @@ func (b *Book) TrainWinModel(asOf time.Time) *WinModel {
 // to them before it is scored.
 type bounds struct{ lo, hi []float64 }
 
-func boundsOf(rows []winprob.Row) bounds {
+func boundsOf(rows []learn.Row) bounds {
 	n := len(FeatureSchema.Numeric)
 	b := bounds{lo: make([]float64, n), hi: make([]float64, n)}
 	for k := range n {
@@ -146,7 +146,7 @@ func boundsOf(rows []winprob.Row) bounds {
 
 // clamp returns r with every numeric value inside the bounds (a copy when
 // any was outside; r is not modified). Missing values stay missing.
-func (b bounds) clamp(r winprob.Row) winprob.Row {
+func (b bounds) clamp(r learn.Row) learn.Row {
 	if b.lo == nil {
 		return r
 	}
@@ -165,8 +165,8 @@ func (b bounds) clamp(r winprob.Row) winprob.Row {
 	return r
 }
 
-func (b bounds) clampAll(rows []winprob.Row) []winprob.Row {
-	out := make([]winprob.Row, len(rows))
+func (b bounds) clampAll(rows []learn.Row) []learn.Row {
+	out := make([]learn.Row, len(rows))
 	for i, r := range rows {
 		out[i] = b.clamp(r)
 	}
@@ -175,13 +175,13 @@ func (b bounds) clampAll(rows []winprob.Row) []winprob.Row {
 
 // score is the deal's win probability, its features clamped to the range
 // the model learned from.
-func (m *WinModel) score(r winprob.Row) float64 { return m.Model.Score(m.bounds.clamp(r)) }
+func (m *WinModel) score(r learn.Row) float64 { return m.Model.Score(m.bounds.clamp(r)) }
 
-func naiveBayesOptions(b *Book) winprob.NaiveBayesOptions {
-	return winprob.NaiveBayesOptions{StageFeature: "stage", StageOrder: b.Open}
+func naiveBayesOptions(b *Book) learn.NaiveBayesOptions {
+	return learn.NaiveBayesOptions{StageFeature: "stage", StageOrder: b.Open}
 }
 
-func scoreOf(ev winprob.Evaluation) ModelScore {
+func scoreOf(ev learn.Evaluation) ModelScore {
 	s := ModelScore{Model: ev.Model, Label: ModelLabels[ev.Model], N: ev.N, Won: ev.Won, BaseRate: ev.BaseRate, AUC: finite(ev.AUC), Brier: ev.Brier, LogLoss: ev.LogLoss}
 	for _, bin := range ev.Reliability {
 		s.Reliability = append(s.Reliability, Reliability{Lo: bin.Lo, Hi: bin.Hi, Count: bin.Count,

@@ -1,4 +1,4 @@
-package winprob
+package learn
 
 import (
 	"cmp"
@@ -14,7 +14,7 @@ import (
 // the split. The input slice is not modified.
 func TimeSplit(rows []Row, holdoutFraction float64) (train, holdout []Row, err error) {
 	if !(holdoutFraction > 0 && holdoutFraction < 1) {
-		return nil, nil, fmt.Errorf("winprob: holdout fraction %v not in (0, 1)", holdoutFraction)
+		return nil, nil, fmt.Errorf("learn: holdout fraction %v not in (0, 1)", holdoutFraction)
 	}
 	sorted := slices.Clone(rows)
 	slices.SortStableFunc(sorted, func(a, b Row) int {
@@ -80,7 +80,7 @@ func labels(rows []Row) []bool {
 // for a fallback method that is not a Model.
 func EvaluateScores(name string, p []float64, won []bool) Evaluation {
 	if len(p) != len(won) {
-		panic("winprob: EvaluateScores: scores and labels differ in length")
+		panic("learn: EvaluateScores: scores and labels differ in length")
 	}
 	e := Evaluation{Model: name, N: len(p), AUC: AUC(p, won)}
 	const eps = 1e-15

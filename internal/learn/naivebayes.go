@@ -1,4 +1,4 @@
-package winprob
+package learn
 
 import (
 	"math"

@@ -1,4 +1,4 @@
-package winprob
+package learn
 
 import (
 	"errors"
@@ -581,7 +581,7 @@ func (f *irls) pass(beta []float64) (float64, []float64, []float64) {
 	return ll, g, h
 }
 
-var errNotPD = errors.New("winprob: Hessian not positive definite (a constant or duplicated column with L2 = 0?)")
+var errNotPD = errors.New("learn: Hessian not positive definite (a constant or duplicated column with L2 = 0?)")
 
 // solveSPD solves A x = b for symmetric positive-definite A (row-major p×p)
 // by Cholesky. A tiny ridge is added once on failure to survive columns

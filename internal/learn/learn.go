@@ -1,5 +1,7 @@
-// Package winprob estimates per-deal win probabilities from feature rows
-// extracted at scoring time, and evaluates them on a time-ordered holdout.
+// Package learn holds the learned models shared by the modules that score
+// records: per-deal win probabilities (internal/forecast) and lead
+// conversion (quarterdeck leads predict). It estimates P(won) from feature
+// rows extracted at scoring time and evaluates the models on a holdout.
 //
 // Three hand-written models implement Model: an L2-regularised logistic
 // regression fitted by Newton/IRLS (the default: calibrated, explainable,
@@ -11,7 +13,7 @@
 //
 // Everything is pure, deterministic, in-memory computation; the caller does
 // extraction, storage and the fallback when training refuses.
-package winprob
+package learn
 
 import (
 	"errors"
@@ -70,7 +72,7 @@ type Model interface {
 const MinDealsPerClass = 200
 
 // ErrTooFewDeals is matched (errors.Is) by every *TooFewDealsError.
-var ErrTooFewDeals = errors.New("winprob: too few closed deals to train")
+var ErrTooFewDeals = errors.New("learn: too few closed deals to train")
 
 // TooFewDealsError reports the class counts that made training refuse.
 type TooFewDealsError struct {
@@ -78,7 +80,7 @@ type TooFewDealsError struct {
 }
 
 func (e *TooFewDealsError) Error() string {
-	return fmt.Sprintf("winprob: too few closed deals to train: %d won, %d lost (need at least %d of each)", e.Won, e.Lost, e.Min)
+	return fmt.Sprintf("learn: too few closed deals to train: %d won, %d lost (need at least %d of each)", e.Won, e.Lost, e.Min)
 }
 
 // Is lets callers test with errors.Is(err, ErrTooFewDeals).
@@ -90,7 +92,7 @@ func checkRows(schema Schema, rows []Row) error {
 	for i := range rows {
 		r := &rows[i]
 		if len(r.Num) != len(schema.Numeric) || len(r.Cat) != len(schema.Categorical) {
-			return fmt.Errorf("winprob: row %d (id %d) has %d numeric/%d categorical values, schema has %d/%d",
+			return fmt.Errorf("learn: row %d (id %d) has %d numeric/%d categorical values, schema has %d/%d",
 				i, r.ID, len(r.Num), len(r.Cat), len(schema.Numeric), len(schema.Categorical))
 		}
 		if r.Won {
@@ -108,7 +110,7 @@ func checkRows(schema Schema, rows []Row) error {
 // would otherwise silently misalign features.
 func checkRowShape(schema Schema, r Row) {
 	if len(r.Num) != len(schema.Numeric) || len(r.Cat) != len(schema.Categorical) {
-		panic(fmt.Sprintf("winprob: row id %d has %d numeric/%d categorical values, schema has %d/%d",
+		panic(fmt.Sprintf("learn: row id %d has %d numeric/%d categorical values, schema has %d/%d",
 			r.ID, len(r.Num), len(r.Cat), len(schema.Numeric), len(schema.Categorical)))
 	}
 }
