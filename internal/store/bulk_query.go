@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"database/sql"
+
+	"github.com/quarterdeck/quarterdeck/internal/crm"
 )
 
 // Query runs a query inside the bulk transaction (the importer reads back
@@ -18,3 +20,9 @@ func (b *Bulk) QueryRow(ctx context.Context, query string, args ...any) *sql.Row
 
 // Engine names the database engine of the bulk session: "duckdb" or "postgres".
 func (b *Bulk) Engine() string { return b.s.dialect.name() }
+
+// Audit records a change made in the bulk session (a scoring model applied),
+// in the same transaction.
+func (b *Bulk) Audit(ctx context.Context, p crm.Principal, action, entity string, id int64, before, after any) error {
+	return b.s.audit(ctx, b.conn, p, action, entity, id, before, after)
+}

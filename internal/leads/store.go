@@ -1,0 +1,450 @@
+package leads
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"iter"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/quarterdeck/quarterdeck/internal/crm"
+	"github.com/quarterdeck/quarterdeck/internal/store"
+	"github.com/shopspring/decimal"
+)
+
+// Version is one applied version of a scoring model.
+type Version struct {
+	ID        int64      `json:"id"`
+	Name      string     `json:"name"`
+	Version   int64      `json:"version"`
+	File      string     `json:"file"`
+	Active    bool       `json:"active"`
+	AppliedBy *int64     `json:"applied_by"`
+	AppliedAt time.Time  `json:"applied_at"`
+	ScoredAt  *time.Time `json:"scored_at"`
+	Source    string     `json:"source,omitempty"`
+	Leads     int64      `json:"leads"`
+	model     *Model
+}
+
+// Model is the compiled model of the version.
+func (v *Version) Model() *Model { return v.model }
+
+// Apply validates a model document and stores it as the next version of its
+// name, the active one, then scores every lead with it, all in one
+// transaction: a model that fails to apply leaves the previous version
+// active and its scores untouched. Only ops and admin apply models.
+func Apply(ctx context.Context, s *store.Store, p crm.Principal, file string, data []byte, asOf time.Time) (*Version, error) {
+	if !p.Role.SeesAll() {
+		return nil, crm.ErrForbidden
+	}
+	m, err := Parse(file, data)
+	if err != nil {
+		return nil, err
+	}
+	v := &Version{Name: m.Doc.Name, File: file, Active: true, AppliedAt: asOf, Source: string(data), model: m}
+	if p.UserID != 0 {
+		v.AppliedBy = &p.UserID
+	}
+	err = s.WithBulk(ctx, func(b *store.Bulk) error {
+		var prev sql.NullInt64
+		if err := b.QueryRow(ctx, `SELECT MAX(version) FROM scoring_models WHERE name = $1`, v.Name).Scan(&prev); err != nil {
+			return fmt.Errorf("scoring model versions: %w", err)
+		}
+		v.Version = prev.Int64 + 1
+		id, err := b.AllocIDs(ctx, 1)
+		if err != nil {
+			return err
+		}
+		v.ID = id
+		if _, err := b.Exec(ctx, `UPDATE scoring_models SET active = FALSE WHERE name = $1 AND active`, v.Name); err != nil {
+			return fmt.Errorf("retire the previous version: %w", err)
+		}
+		if _, err := b.Exec(ctx, `INSERT INTO scoring_models (id, name, version, source, file, active, applied_by, applied_at) VALUES ($1, $2, $3, $4, $5, TRUE, $6, $7)`,
+			v.ID, v.Name, v.Version, v.Source, v.File, v.AppliedBy, v.AppliedAt); err != nil {
+			return fmt.Errorf("store the scoring model: %w", err)
+		}
+		if err := b.Audit(ctx, p, "apply", "scoring_model", v.ID, nil, map[string]any{"name": v.Name, "version": v.Version, "file": v.File}); err != nil {
+			return err
+		}
+		n, err := rescore(ctx, s, b, []*Version{v}, asOf)
+		v.Leads = n
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	v.ScoredAt = &asOf
+	return v, nil
+}
+
+// Active lists the active model versions, compiled, by name.
+func Active(ctx context.Context, s *store.Store) ([]*Version, error) {
+	vs, err := versions(ctx, s.DB(), `WHERE active ORDER BY name`)
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range vs {
+		if v.model, err = Parse(v.File, []byte(v.Source)); err != nil {
+			return nil, fmt.Errorf("stored scoring model %s v%d no longer loads: %w", v.Name, v.Version, err)
+		}
+	}
+	return vs, nil
+}
+
+// Versions lists every applied version (newest first per name) with how many
+// leads it scored. Everyone but the viewer may read the models: reps see why
+// their leads score what they do.
+func Versions(ctx context.Context, s *store.Store, p crm.Principal) ([]*Version, error) {
+	if !p.Role.Valid() || p.Role == crm.RoleViewer {
+		return nil, crm.ErrForbidden
+	}
+	return versions(ctx, s.DB(), `ORDER BY name, version DESC`)
+}
+
+// VersionByID is one version with its source.
+func VersionByID(ctx context.Context, s *store.Store, p crm.Principal, id int64) (*Version, error) {
+	if !p.Role.Valid() || p.Role == crm.RoleViewer {
+		return nil, crm.ErrForbidden
+	}
+	vs, err := versions(ctx, s.DB(), `WHERE id = $1`, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(vs) == 0 {
+		return nil, fmt.Errorf("scoring model version %d: %w", id, crm.ErrNotFound)
+	}
+	vs[0].model, err = Parse(vs[0].File, []byte(vs[0].Source))
+	return vs[0], err
+}
+
+func versions(ctx context.Context, db *sql.DB, where string, args ...any) ([]*Version, error) {
+	rows, err := db.QueryContext(ctx, `SELECT m.id, m.name, m.version, m.file, m.active, m.applied_by, m.applied_at, m.scored_at, m.source,
+		(SELECT COUNT(*) FROM lead_scores s WHERE s.model_id = m.id)
+		FROM scoring_models m `+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("scoring models: %w", err)
+	}
+	defer rows.Close()
+	var out []*Version
+	for rows.Next() {
+		v := &Version{}
+		var by sql.NullInt64
+		var scored sql.NullTime
+		if err := rows.Scan(&v.ID, &v.Name, &v.Version, &v.File, &v.Active, &by, &v.AppliedAt, &scored, &v.Source, &v.Leads); err != nil {
+			return nil, err
+		}
+		if by.Valid {
+			v.AppliedBy = &by.Int64
+		}
+		if scored.Valid {
+			v.ScoredAt = &scored.Time
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// RescoreAll scores every lead again with every active model as of asOf:
+// decay moves on with time even when nothing else happens. It returns the
+// number of leads scored (per model).
+func RescoreAll(ctx context.Context, s *store.Store, p crm.Principal, asOf time.Time) (int64, error) {
+	if !p.Role.SeesAll() {
+		return 0, crm.ErrForbidden
+	}
+	vs, err := Active(ctx, s)
+	if err != nil || len(vs) == 0 {
+		return 0, err
+	}
+	var n int64
+	err = s.WithBulk(ctx, func(b *store.Bulk) error {
+		for _, v := range vs {
+			for _, t := range []string{"lead_score_log", "lead_scores"} {
+				if _, err := b.Exec(ctx, `DELETE FROM `+t+` WHERE model_id = $1`, v.ID); err != nil {
+					return fmt.Errorf("clear %s: %w", t, err)
+				}
+			}
+		}
+		n, err = rescore(ctx, s, b, vs, asOf)
+		return err
+	})
+	return n, err
+}
+
+// RescoreLead scores one lead again with every active model; the API and the
+// importer call it when a lead or one of its events is written.
+func RescoreLead(ctx context.Context, s *store.Store, leadID int64, asOf time.Time) error {
+	return RescoreLeads(ctx, s, []int64{leadID}, asOf)
+}
+
+// RescoreLeads scores some leads again with every active model.
+func RescoreLeads(ctx context.Context, s *store.Store, ids []int64, asOf time.Time) error {
+	vs, err := Active(ctx, s)
+	if err != nil || len(vs) == 0 || len(ids) == 0 {
+		return err
+	}
+	in := idList(ids)
+	subjects, err := loadSubjects(ctx, s.DB(), `WHERE l.id IN (`+in+`)`, `WHERE e.lead_id IN (`+in+`)`, kindsOf(vs))
+	if err != nil {
+		return err
+	}
+	return s.WithBulk(ctx, func(b *store.Bulk) error {
+		for _, t := range []string{"lead_score_log", "lead_scores"} {
+			if _, err := b.Exec(ctx, `DELETE FROM `+t+` WHERE lead_id IN (`+in+`) AND model_id IN (`+versionIDs(vs)+`)`); err != nil {
+				return fmt.Errorf("clear %s: %w", t, err)
+			}
+		}
+		return write(ctx, b, vs, slices.Values(subjects), asOf, nil)
+	})
+}
+
+// rescore scores every lead with vs inside the bulk session b.
+func rescore(ctx context.Context, s *store.Store, b *store.Bulk, vs []*Version, asOf time.Time) (int64, error) {
+	subjects, errp := streamSubjects(ctx, s.DB(), kindsOf(vs))
+	var n int64
+	if err := write(ctx, b, vs, subjects, asOf, &n); err != nil {
+		return n, err
+	}
+	if *errp != nil {
+		return n, *errp
+	}
+	for _, v := range vs {
+		if _, err := b.Exec(ctx, `UPDATE scoring_models SET scored_at = $1 WHERE id = $2`, asOf, v.ID); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// write scores subjects with every version and loads the why-log lines and
+// the scores. n, when given, counts the subjects.
+func write(ctx context.Context, b *store.Bulk, vs []*Version, subjects iter.Seq[Subject], asOf time.Time, n *int64) error {
+	var scores []scoreRow
+	lines := func(yield func([]any, error) bool) {
+		row := make([]any, 9)
+		for sub := range subjects {
+			if n != nil {
+				*n++
+			}
+			for _, v := range vs {
+				if !v.model.Applies(&sub) {
+					continue
+				}
+				r := v.model.Score(&sub, asOf)
+				scores = append(scores, scoreRow{v.ID, r.LeadID, r.Score, r.Fit, r.Engagement, r.Grade, r.MQL, r.LastEngaged})
+				for _, l := range r.Lines {
+					row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8] =
+						v.ID, r.LeadID, l.Part, l.Rule, l.Points, l.RawPoints, l.Cause, l.EventID, l.At
+					if !yield(row, nil) {
+						return
+					}
+				}
+			}
+		}
+	}
+	if _, err := b.Load(ctx, "lead_score_log", []string{"model_id", "lead_id", "part", "rule", "points", "raw_points", "cause", "event_id", "at_time"}, lines); err != nil {
+		return fmt.Errorf("write the why-log: %w", err)
+	}
+	rows := func(yield func([]any, error) bool) {
+		row := make([]any, 9)
+		for _, r := range scores {
+			row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8] = r.model, r.lead, r.score, r.fit, r.eng, r.grade, r.mql, r.last, asOf
+			if !yield(row, nil) {
+				return
+			}
+		}
+	}
+	if _, err := b.Load(ctx, "lead_scores", []string{"model_id", "lead_id", "score", "fit", "engagement", "grade", "mql", "last_engaged_at", "scored_at"}, rows); err != nil {
+		return fmt.Errorf("write the scores: %w", err)
+	}
+	return nil
+}
+
+type scoreRow struct {
+	model, lead     int64
+	score, fit, eng float64
+	grade           string
+	mql             bool
+	last            *time.Time
+}
+
+func kindsOf(vs []*Version) []string {
+	var kinds []string
+	for _, v := range vs {
+		for _, k := range v.model.EventKinds() {
+			if !slices.Contains(kinds, k) {
+				kinds = append(kinds, k)
+			}
+		}
+	}
+	return kinds
+}
+
+func versionIDs(vs []*Version) string {
+	ids := make([]int64, len(vs))
+	for i, v := range vs {
+		ids[i] = v.ID
+	}
+	return idList(ids)
+}
+
+// idList formats ids for an IN list; they are integers, never user text.
+func idList(ids []int64) string {
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = fmt.Sprint(id)
+	}
+	return strings.Join(parts, ",")
+}
+
+const leadColumns = `l.id, l.first_name, l.last_name, l.email, l.company, l.title, l.industry, l.employees,
+	CAST(l.annual_revenue AS VARCHAR), l.country, l.state, l.city, l.source, l.channel, l.status, l.created_at, l.custom_fields`
+
+func scanLead(rows *sql.Rows, l *crm.Lead) error {
+	var emp sql.NullInt64
+	var rev sql.NullString
+	var custom string
+	if err := rows.Scan(&l.ID, &l.FirstName, &l.LastName, &l.Email, &l.Company, &l.Title, &l.Industry, &emp,
+		&rev, &l.Country, &l.State, &l.City, &l.Source, &l.Channel, &l.Status, &l.CreatedAt, &custom); err != nil {
+		return err
+	}
+	l.Employees, l.AnnualRevenue, l.CustomFields = nil, nil, nil
+	if emp.Valid {
+		l.Employees = &emp.Int64
+	}
+	if rev.Valid {
+		d, err := decimal.NewFromString(rev.String)
+		if err != nil {
+			return fmt.Errorf("lead %d annual revenue %q: %w", l.ID, rev.String, err)
+		}
+		l.AnnualRevenue = &d
+	}
+	if custom != "" && custom != "{}" {
+		if err := json.Unmarshal([]byte(custom), &l.CustomFields); err != nil {
+			return fmt.Errorf("lead %d custom fields: %w", l.ID, err)
+		}
+	}
+	return nil
+}
+
+// streamSubjects yields every lead with its events of the given kinds, in
+// lead id order, merging two ordered scans so neither is held in memory.
+// The error, if any, is in *err after the sequence ends.
+func streamSubjects(ctx context.Context, db *sql.DB, kinds []string) (iter.Seq[Subject], *error) {
+	var failed error
+	seq := func(yield func(Subject) bool) {
+		ls, err := db.QueryContext(ctx, `SELECT `+leadColumns+` FROM leads l ORDER BY l.id`)
+		if err != nil {
+			failed = fmt.Errorf("read leads: %w", err)
+			return
+		}
+		defer ls.Close()
+		var es *sql.Rows
+		if len(kinds) > 0 {
+			es, err = db.QueryContext(ctx, `SELECT e.lead_id, e.id, e.kind, e.occurred_at, e.detail FROM lead_events e
+				WHERE e.kind IN (`+quoteList(kinds)+`) ORDER BY e.lead_id, e.occurred_at, e.id`)
+			if err != nil {
+				failed = fmt.Errorf("read lead events: %w", err)
+				return
+			}
+			defer es.Close()
+		}
+		var pending *crm.LeadEvent
+		next := func() (*crm.LeadEvent, error) {
+			if es == nil || !es.Next() {
+				if es != nil {
+					return nil, es.Err()
+				}
+				return nil, nil
+			}
+			e := &crm.LeadEvent{}
+			return e, es.Scan(&e.LeadID, &e.ID, &e.Kind, &e.OccurredAt, &e.Detail)
+		}
+		if pending, err = next(); err != nil {
+			failed = err
+			return
+		}
+		var events []crm.LeadEvent
+		var l crm.Lead
+		for ls.Next() {
+			if err := scanLead(ls, &l); err != nil {
+				failed = err
+				return
+			}
+			events = events[:0]
+			for pending != nil && pending.LeadID <= l.ID {
+				if pending.LeadID == l.ID {
+					events = append(events, *pending)
+				}
+				if pending, err = next(); err != nil {
+					failed = err
+					return
+				}
+			}
+			if !yield(NewSubject(&l, events, nil)) {
+				return
+			}
+		}
+		if err := ls.Err(); err != nil {
+			failed = err
+		}
+	}
+	return seq, &failed
+}
+
+// loadSubjects reads the leads and events the conditions select.
+func loadSubjects(ctx context.Context, db *sql.DB, leadWhere, eventWhere string, kinds []string) ([]Subject, error) {
+	ls, err := db.QueryContext(ctx, `SELECT `+leadColumns+` FROM leads l `+leadWhere+` ORDER BY l.id`)
+	if err != nil {
+		return nil, fmt.Errorf("read leads: %w", err)
+	}
+	defer ls.Close()
+	var leads []crm.Lead
+	for ls.Next() {
+		var l crm.Lead
+		if err := scanLead(ls, &l); err != nil {
+			return nil, err
+		}
+		leads = append(leads, l)
+	}
+	if err := ls.Err(); err != nil {
+		return nil, err
+	}
+	byLead := map[int64][]crm.LeadEvent{}
+	if len(kinds) > 0 && len(leads) > 0 {
+		es, err := db.QueryContext(ctx, `SELECT e.lead_id, e.id, e.kind, e.occurred_at, e.detail FROM lead_events e `+eventWhere+
+			` AND e.kind IN (`+quoteList(kinds)+`) ORDER BY e.lead_id, e.occurred_at, e.id`)
+		if err != nil {
+			return nil, fmt.Errorf("read lead events: %w", err)
+		}
+		defer es.Close()
+		for es.Next() {
+			var e crm.LeadEvent
+			if err := es.Scan(&e.LeadID, &e.ID, &e.Kind, &e.OccurredAt, &e.Detail); err != nil {
+				return nil, err
+			}
+			byLead[e.LeadID] = append(byLead[e.LeadID], e)
+		}
+		if err := es.Err(); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]Subject, len(leads))
+	for i := range leads {
+		out[i] = NewSubject(&leads[i], byLead[leads[i].ID], nil)
+	}
+	return out, nil
+}
+
+// quoteList writes event kinds as SQL string literals. Kinds come from
+// validated model files; quotes are doubled all the same.
+func quoteList(vals []string) string {
+	parts := make([]string, len(vals))
+	for i, v := range vals {
+		parts[i] = "'" + strings.ReplaceAll(v, "'", "''") + "'"
+	}
+	return strings.Join(parts, ",")
+}

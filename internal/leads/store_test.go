@@ -1,0 +1,219 @@
+package leads_test
+
+import (
+	"context"
+	"errors"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/quarterdeck/quarterdeck/internal/crm"
+	"github.com/quarterdeck/quarterdeck/internal/leads"
+	"github.com/quarterdeck/quarterdeck/internal/store"
+	"github.com/quarterdeck/quarterdeck/internal/store/storetest"
+)
+
+var (
+	ctx   = context.Background()
+	asOf  = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	must  = storetest.Must
+	model = `name: inbound
+fit:
+  - name: Software
+    field: industry
+    equals: Software
+    points: 10
+engagement:
+  - event: email_click
+    points: 5
+  - event: form_submit
+    points: 20
+    once: true
+grades:
+  - {grade: A, min: 30}
+  - {grade: B, min: 0}
+mql: 30
+`
+)
+
+type fixture struct {
+	org        *storetest.Org
+	a1, a2, b1 crm.Lead
+}
+
+func newFixture(t *testing.T, s *store.Store) *fixture {
+	org := storetest.NewOrg(t, s)
+	f := &fixture{org: org}
+	lead := func(owner crm.User, industry string) crm.Lead {
+		l := crm.Lead{FirstName: "L", LastName: owner.Email, Email: "x@" + industry + ".example", Company: industry + " Inc", Industry: industry,
+			Status: crm.LeadNew, OwnerID: &owner.ID, CreatedAt: asOf.AddDate(0, -2, 0)}
+		must(t, s.Leads.Create(ctx, crm.System, &l))
+		return l
+	}
+	f.a1, f.a2, f.b1 = lead(org.RepA1, "Software"), lead(org.RepA2, "Retail"), lead(org.RepB, "Software")
+	for i, l := range []crm.Lead{f.a1, f.a1, f.a2, f.b1} {
+		e := crm.LeadEvent{LeadID: l.ID, Kind: "email_click", OccurredAt: asOf.AddDate(0, 0, -10+i)}
+		must(t, s.AddLeadEvent(ctx, crm.System, &e))
+	}
+	e := crm.LeadEvent{LeadID: f.a1.ID, Kind: "form_submit", Detail: "Contact sales", OccurredAt: asOf.AddDate(0, 0, -3)}
+	must(t, s.AddLeadEvent(ctx, crm.System, &e))
+	return f
+}
+
+func scoreOf(t *testing.T, s *store.Store, p crm.Principal, lead int64) leads.Explanation {
+	t.Helper()
+	ex, err := leads.Explain(ctx, s, p, lead, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ex) != 1 {
+		t.Fatalf("lead %d has %d active scores, want 1", lead, len(ex))
+	}
+	return ex[0]
+}
+
+func sumOf(lines []leads.Line) float64 {
+	var s float64
+	for _, l := range lines {
+		s += l.Points
+	}
+	return math.Round(s*100) / 100
+}
+
+func TestApplyScoresEveryLead(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		f := newFixture(t, s)
+		admin := storetest.As(f.org.Admin)
+		v, err := leads.Apply(ctx, s, admin, "inbound.yaml", []byte(model), asOf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.Version != 1 || v.Leads != 3 {
+			t.Fatalf("version %d scored %d leads, want version 1 and 3 leads", v.Version, v.Leads)
+		}
+		want := map[int64]float64{f.a1.ID: 10 + 5 + 5 + 20, f.a2.ID: 5, f.b1.ID: 15}
+		for id, score := range want {
+			ex := scoreOf(t, s, admin, id)
+			if ex.Score != score || sumOf(ex.Lines) != score {
+				t.Errorf("lead %d: score %v, lines sum %v, want %v", id, ex.Score, sumOf(ex.Lines), score)
+			}
+		}
+		if ex := scoreOf(t, s, admin, f.a1.ID); ex.Grade != "A" || !ex.MQL {
+			t.Errorf("a1 grade %q mql %v, want A and MQL", ex.Grade, ex.MQL)
+		}
+		list, _, err := leads.Scores(ctx, s, admin, leads.ScoreQuery{})
+		if err != nil || len(list) != 3 || list[0].LeadID != f.a1.ID {
+			t.Fatalf("scores list %+v (%v), want 3 leads, a1 first", list, err)
+		}
+		audit, err := s.AuditLog(ctx, admin, "scoring_model", v.ID, 10)
+		if err != nil || len(audit) != 1 {
+			t.Errorf("audit of the model: %+v (%v)", audit, err)
+		}
+	})
+}
+
+// A rep sees only their own leads' scores, a manager their team's; the
+// viewer none; nobody but ops and admin applies a model.
+func TestScoreVisibility(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		f := newFixture(t, s)
+		_, err := leads.Apply(ctx, s, storetest.As(f.org.Admin), "inbound.yaml", []byte(model), asOf)
+		must(t, err)
+		rep := storetest.As(f.org.RepA1)
+		if _, err := leads.Explain(ctx, s, rep, f.a2.ID, 0); !errors.Is(err, crm.ErrNotFound) && !errors.Is(err, crm.ErrForbidden) {
+			t.Errorf("rep a1 explaining a2's lead: %v, want refused", err)
+		}
+		if _, err := leads.History(ctx, s, rep, f.b1.ID, "", asOf, 5); err == nil {
+			t.Error("rep a1 read b1's score history")
+		}
+		for _, c := range []struct {
+			who  crm.User
+			want int
+		}{{f.org.RepA1, 1}, {f.org.MgrA, 2}, {f.org.VP, 3}, {f.org.MgrB, 1}} {
+			list, _, err := leads.Scores(ctx, s, storetest.As(c.who), leads.ScoreQuery{})
+			if err != nil || len(list) != c.want {
+				t.Errorf("%s sees %d scored leads (%v), want %d", c.who.Email, len(list), err, c.want)
+			}
+		}
+		if _, _, err := leads.Scores(ctx, s, storetest.As(f.org.Viewer), leads.ScoreQuery{}); !errors.Is(err, crm.ErrForbidden) {
+			t.Errorf("viewer listing lead scores: %v, want forbidden", err)
+		}
+		if _, err := leads.Apply(ctx, s, storetest.As(f.org.MgrA), "inbound.yaml", []byte(model), asOf); !errors.Is(err, crm.ErrForbidden) {
+			t.Errorf("manager applying a model: %v, want forbidden", err)
+		}
+	})
+}
+
+// Changing the model and applying it again rescores every lead from its
+// history; the old version's scores stay readable.
+func TestModelChangeRescoresHistory(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		f := newFixture(t, s)
+		admin := storetest.As(f.org.Admin)
+		v1, err := leads.Apply(ctx, s, admin, "inbound.yaml", []byte(model), asOf)
+		must(t, err)
+		changed := model + "decay:\n  half_life_days: 10\n"
+		v2, err := leads.Apply(ctx, s, admin, "inbound.yaml", []byte(changed), asOf)
+		must(t, err)
+		if v2.Version != 2 {
+			t.Fatalf("second apply is version %d", v2.Version)
+		}
+		// a1: fit 10; clicks 10 and 9 days old, form 3 days old, half-life 10 days.
+		want := 10 + 5*math.Pow(2, -1) + 5*math.Pow(2, -0.9) + 20*math.Pow(2, -0.3)
+		ex := scoreOf(t, s, admin, f.a1.ID)
+		if ex.ModelID != v2.ID || math.Abs(ex.Score-want) > 0.02 || sumOf(ex.Lines) != ex.Score {
+			t.Errorf("after the change: model %d score %v lines %v, want model %d and %.2f", ex.ModelID, ex.Score, sumOf(ex.Lines), v2.ID, want)
+		}
+		old, err := leads.Explain(ctx, s, admin, f.a1.ID, v1.ID)
+		if err != nil || len(old) != 1 || old[0].Score != 40 || old[0].Active {
+			t.Errorf("old version's score: %+v (%v), want 40, inactive", old, err)
+		}
+		vs, err := leads.Versions(ctx, s, admin)
+		if err != nil || len(vs) != 2 || !vs[0].Active || vs[1].Active {
+			t.Errorf("versions %+v (%v)", vs, err)
+		}
+	})
+}
+
+// A bad model leaves the active version and its scores as they were.
+func TestBadModelChangesNothing(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		f := newFixture(t, s)
+		admin := storetest.As(f.org.Admin)
+		_, err := leads.Apply(ctx, s, admin, "inbound.yaml", []byte(model), asOf)
+		must(t, err)
+		_, err = leads.Apply(ctx, s, admin, "inbound.yaml", []byte(model+"fit:\n  - field: nope\n"), asOf)
+		if !errors.Is(err, crm.ErrInvalid) {
+			t.Fatalf("bad model: %v, want invalid", err)
+		}
+		if ex := scoreOf(t, s, admin, f.a1.ID); ex.Version != 1 || ex.Score != 40 {
+			t.Errorf("after a refused model: version %d score %v", ex.Version, ex.Score)
+		}
+	})
+}
+
+// A new event rescores its lead at once.
+func TestRescoreLead(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		f := newFixture(t, s)
+		admin := storetest.As(f.org.Admin)
+		_, err := leads.Apply(ctx, s, admin, "inbound.yaml", []byte(model), asOf)
+		must(t, err)
+		e := crm.LeadEvent{LeadID: f.a2.ID, Kind: "form_submit", OccurredAt: asOf.Add(-time.Hour)}
+		must(t, s.AddLeadEvent(ctx, crm.System, &e))
+		must(t, leads.RescoreLead(ctx, s, f.a2.ID, asOf))
+		if ex := scoreOf(t, s, admin, f.a2.ID); ex.Score != 25 || len(ex.Lines) != 2 {
+			t.Errorf("a2 after a form: %v from %d lines, want 25 from 2", ex.Score, len(ex.Lines))
+		}
+		if ex := scoreOf(t, s, admin, f.a1.ID); ex.Score != 40 {
+			t.Errorf("a1 changed to %v", ex.Score)
+		}
+		n, err := leads.RescoreAll(ctx, s, admin, asOf)
+		if err != nil || n != 3 {
+			t.Fatalf("rescore all: %d (%v)", n, err)
+		}
+		if ex := scoreOf(t, s, admin, f.a2.ID); ex.Score != 25 || len(ex.Lines) != 2 {
+			t.Errorf("a2 after rescoring all: %v from %d lines", ex.Score, len(ex.Lines))
+		}
+	})
+}
