@@ -19,6 +19,7 @@ type rowCtx struct {
 	rec    []string
 	line   int
 	bad    bool
+	skip   bool   // the row is left out on purpose (a lead event without a kind)
 	failed uint64 // fields already reported
 }
 

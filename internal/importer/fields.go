@@ -208,6 +208,13 @@ const (
 	atCaptured
 )
 
+const (
+	evLead = iota
+	evKind
+	evOccurredAt
+	evDetail
+)
+
 var (
 	entTeam = &entityDef{name: "team", plural: "teams", keys: []string{"name"},
 		doc: "a node of the sales organisation; created when users name a team or region",
@@ -357,10 +364,18 @@ var (
 			{name: "outcome", kind: kText},
 			{name: "captured", kind: kBool},
 		}}
+	entLeadEvent = &entityDef{name: "lead_event", plural: "lead_events", keys: []string{"none"},
+		doc: "engagement events of leads (email opened, page visited, ...); an event already stored (same lead, kind, time and detail) is not added again",
+		fields: []fieldDef{
+			{name: "lead", kind: kRef, ref: "lead", crm: "lead_id", doc: "the lead's external id"},
+			{name: "kind", kind: kText, doc: "written in snake_case (Email Opened: email_opened); a row whose kind is empty is skipped"},
+			{name: "occurred_at", kind: kTime, doc: "default: the lead's created_at"},
+			{name: "detail", kind: kText},
+		}}
 )
 
 // entities in load order: everything a row references is loaded before it.
-var entities = []*entityDef{entTeam, entUser, entAccount, entProduct, entContact, entLead, entOpportunity, entHistory, entLineItem, entActivity}
+var entities = []*entityDef{entTeam, entUser, entAccount, entProduct, entContact, entLead, entOpportunity, entHistory, entLineItem, entActivity, entLeadEvent}
 
 func entityByName(name string) *entityDef {
 	n := strings.ToLower(strings.TrimSpace(name))

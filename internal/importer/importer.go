@@ -137,10 +137,13 @@ func SummarizeProblems(ps []Problem) []ProblemGroup {
 
 // Result summarises an import.
 type Result struct {
-	Source   string    `json:"source"`    // salesforce, hubspot, or the mapping's source
-	RowsRead int64     `json:"rows_read"` // data rows read (a file mapped twice counts twice)
-	Written  int64     `json:"written"`   // rows stored (inserted or matched and updated)
-	Rejected int64     `json:"rejected"`  // rows not stored because of a problem
+	Source   string `json:"source"`    // salesforce, hubspot, or the mapping's source
+	RowsRead int64  `json:"rows_read"` // data rows read (a file mapped twice counts twice)
+	Written  int64  `json:"written"`   // rows stored (inserted or matched and updated)
+	Rejected int64  `json:"rejected"`  // rows not stored because of a problem
+	// Skipped counts the rows left out on purpose: outside a file's where:,
+	// or lead events whose kind is empty.
+	Skipped  int64     `json:"skipped"`
 	Problems []Problem `json:"problems"`
 	// ProblemSummary is Problems grouped by file, field and reason, with counts.
 	ProblemSummary []ProblemGroup `json:"problem_summary"`
@@ -163,8 +166,12 @@ type Result struct {
 
 // Summary is the one-line summary of an import.
 func (r Result) Summary() string {
-	s := fmt.Sprintf("%d rows read, %d written (%d new, %d changed), %d rejected in %s",
-		r.RowsRead, r.Written, r.Inserted, r.Updated, r.Rejected, r.Elapsed.Round(time.Millisecond))
+	skipped := ""
+	if r.Skipped > 0 {
+		skipped = fmt.Sprintf(", %d skipped", r.Skipped)
+	}
+	s := fmt.Sprintf("%d rows read, %d written (%d new, %d changed), %d rejected%s in %s",
+		r.RowsRead, r.Written, r.Inserted, r.Updated, r.Rejected, skipped, r.Elapsed.Round(time.Millisecond))
 	if !r.Committed {
 		s += "; nothing stored"
 	}

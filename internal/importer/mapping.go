@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -56,6 +57,7 @@ type FileMapping struct {
 	Entity             string                 `yaml:"entity"`
 	Key                string                 `yaml:"key"` // external_id, name, email or none
 	Columns            map[string]*ColumnSpec `yaml:"columns"`
+	CustomFields       map[string]*ColumnSpec `yaml:"custom_fields"` // leads: custom field name → column, read like columns:
 	Ignore             []string               `yaml:"ignore"`
 	IgnoreOtherColumns bool                   `yaml:"ignore_other_columns"`
 	Where              *Where                 `yaml:"where"`
@@ -175,7 +177,7 @@ func (f *FileMapping) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.MappingNode {
 		return fmt.Errorf("line %d: each entry of files: is a map (file:, entity:, columns:)", n.Line)
 	}
-	if err := checkKeys(n, "file", "entity", "key", "columns", "ignore", "ignore_other_columns", "where", "role", "email_domain", "delimiter", "date_formats"); err != nil {
+	if err := checkKeys(n, "file", "entity", "key", "columns", "custom_fields", "ignore", "ignore_other_columns", "where", "role", "email_domain", "delimiter", "date_formats"); err != nil {
 		return err
 	}
 	var p plain
@@ -326,7 +328,11 @@ func (m *Mapping) check() []Problem {
 			continue
 		}
 		if f.Key != "" && !slices.Contains(e.keys, f.Key) && f.Key != "none" {
-			add(f.line, where+".key", f.Key, fmt.Sprintf("a %s is matched by %s (or none)", e.name, strings.Join(e.keys, " or ")))
+			if slices.Equal(e.keys, []string{"none"}) {
+				add(f.line, where+".key", f.Key, fmt.Sprintf("a %s is not matched to stored ones by a key (leave key: out)", e.name))
+			} else {
+				add(f.line, where+".key", f.Key, fmt.Sprintf("a %s is matched by %s (or none)", e.name, strings.Join(e.keys, " or ")))
+			}
 		}
 		if f.Role != "" && (e != entUser || !crm.Role(f.Role).Valid()) {
 			add(f.line, where+".role", f.Role, "role: is for users, one of admin, ops, manager, rep, viewer")
@@ -337,8 +343,28 @@ func (m *Mapping) check() []Problem {
 		if d := f.Delimiter; d != "" && len([]rune(d)) != 1 {
 			add(f.line, where+".delimiter", d, "must be one character")
 		}
-		if len(f.Columns) == 0 {
+		if len(f.Columns) == 0 && len(f.CustomFields) == 0 {
 			add(f.line, where+".columns", "", "maps no columns")
+		}
+		if len(f.CustomFields) > 0 && e != entLead {
+			add(f.line, where+".custom_fields", "", "custom_fields: is for leads")
+		}
+		customNames := make([]string, 0, len(f.CustomFields))
+		for name := range f.CustomFields {
+			customNames = append(customNames, name)
+		}
+		slices.Sort(customNames)
+		for _, name := range customNames {
+			c := f.CustomFields[name]
+			fw := where + ".custom_fields." + name
+			if !customFieldName.MatchString(name) {
+				add(f.line, fw, name, "a custom field's name is letters, digits and underscores (total_visits), so rules can name it")
+			}
+			if c == nil {
+				add(f.line, fw, "", "names no column")
+				continue
+			}
+			probs = append(probs, c.check(m.path, fw, fieldDef{name: name, kind: kText})...)
 		}
 		for _, df := range f.DateFormats {
 			if _, err := goLayout(df); err != nil {
@@ -435,6 +461,9 @@ func (c *ColumnSpec) check(file, where string, fd fieldDef) []Problem {
 	}
 	return probs
 }
+
+// customFieldName is what a custom field given under custom_fields: may be called.
+var customFieldName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // matchesFor lists how references to an entity can be matched.
 func matchesFor(entity string) []string {

@@ -24,7 +24,8 @@ type filePlan struct {
 	header []string
 	delim  rune
 	cols   []*colPlan // by field index; nil when the field is not mapped
-	custom []int      // lead custom fields: column indexes
+	custom []int      // lead custom fields named by their column: column indexes
+	named  []namedCol // lead custom fields given a name by the mapping
 	where  *wherePlan
 	vals   *values
 
@@ -35,6 +36,12 @@ type filePlan struct {
 	hubspot     bool     // HubSpot conventions (stage ids, owners created)
 	salesforce  bool     // Salesforce conventions
 	eventKinds  bool     // Salesforce Event rows: default kind meeting
+}
+
+// namedCol is a lead custom field the mapping names (custom_fields:).
+type namedCol struct {
+	name string
+	col  *colPlan
 }
 
 type wherePlan struct {
@@ -239,66 +246,28 @@ func (p *filePlan) bind(f *FileMapping, mappingName string) []Problem {
 			}
 			continue
 		}
-		c := &colPlan{def: fd, vals: p.vals, match: spec.Match, create: spec.CreateMissing, sfid: spec.SalesforceID,
-			prefix: spec.Prefix, split: spec.Split, percent: spec.Percent, elseVal: spec.Else, def0: spec.Default}
-		if spec.Value != nil {
-			c.constant, c.hasConst = *spec.Value, true
+		if c := p.bindColumn(fieldName, fd, spec, used, bad, mappingName); c != nil {
+			p.cols[idx] = c
 		}
-		if spec.Template != "" {
-			c.tmpl, _ = parseTemplate(spec.Template)
-			for i := range c.tmpl {
-				if c.tmpl[i].col == "" {
-					continue
-				}
-				ci := findColumn(p.header, c.tmpl[i].col)
-				if ci < 0 {
-					bad(c.tmpl[i].col, "", fmt.Sprintf("no such column (used in the template of %s in %s)", fieldName, mappingName))
-					continue
-				}
-				c.tmpl[i].idx = ci
-				used[ci] = true
+	}
+	names := make([]string, 0, len(f.CustomFields))
+	for name := range f.CustomFields {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		spec := f.CustomFields[name]
+		if spec == nil || p.entity != entLead {
+			continue // reported by check
+		}
+		for _, ci := range p.custom {
+			if p.header[ci] == name {
+				bad(name, "", "the custom field "+name+" is given twice (by columns: custom_fields and by custom_fields: in "+mappingName+")")
 			}
 		}
-		for _, col := range spec.Column {
-			ci := findColumn(p.header, col)
-			if ci < 0 {
-				if !spec.Optional {
-					bad(col, "", fmt.Sprintf("no such column (mapped to %s in %s; the file has: %s)", fieldName, mappingName, strings.Join(p.header, ", ")))
-				}
-				continue
-			}
-			used[ci] = true
-			c.cols = append(c.cols, ci)
-			if c.colName == "" {
-				c.colName = p.header[ci]
-			}
+		if c := p.bindColumn("custom_fields."+name, fieldDef{name: name, kind: kText}, spec, used, bad, mappingName); c != nil {
+			p.named = append(p.named, namedCol{name: name, col: c})
 		}
-		if len(spec.Column) > 0 && len(c.cols) == 0 && spec.Optional {
-			if c.def0 == nil {
-				continue // an optional column that is absent: the field is not mapped
-			}
-		}
-		if spec.Map != nil {
-			c.vmap = make(map[string]string, len(spec.Map))
-			for k, v := range spec.Map {
-				c.vmap[strings.ToLower(strings.TrimSpace(k))] = v
-			}
-		}
-		if spec.Scale != "" {
-			c.scale, _ = decimal.NewFromString(spec.Scale)
-			c.scaled = true
-		}
-		if len(spec.Formats) > 0 {
-			v := *p.vals
-			v.layouts = nil
-			for _, df := range spec.Formats {
-				l, _ := goLayout(df)
-				v.layouts = append(v.layouts, l)
-			}
-			v.layouts = append(v.layouts, p.vals.layouts...)
-			c.vals = &v
-		}
-		p.cols[idx] = c
 	}
 	if f.Where != nil {
 		ci := findColumn(p.header, f.Where.Column)
@@ -339,7 +308,78 @@ func (p *filePlan) bind(f *FileMapping, mappingName string) []Problem {
 	if p.entity == entUser && !p.mapped(usEmail) && p.emailDomain == "" {
 		bad("email", "", "users need an email: map a column to email or set email_domain: to build them from names")
 	}
+	if p.entity == entLeadEvent {
+		for _, f := range []int{evLead, evKind} {
+			if !p.mapped(f) {
+				bad(p.entity.fields[f].name, "", "lead events need a "+p.entity.fields[f].name+": map a column to it")
+			}
+		}
+	}
 	return probs
+}
+
+// bindColumn resolves one field's columns against the header, marking them used.
+func (p *filePlan) bindColumn(fieldName string, fd fieldDef, spec *ColumnSpec, used []bool, bad func(field, value, reason string), mappingName string) *colPlan {
+	c := &colPlan{def: fd, vals: p.vals, match: spec.Match, create: spec.CreateMissing, sfid: spec.SalesforceID,
+		prefix: spec.Prefix, split: spec.Split, percent: spec.Percent, elseVal: spec.Else, def0: spec.Default}
+	if spec.Value != nil {
+		c.constant, c.hasConst = *spec.Value, true
+	}
+	if spec.Template != "" {
+		c.tmpl, _ = parseTemplate(spec.Template)
+		for i := range c.tmpl {
+			if c.tmpl[i].col == "" {
+				continue
+			}
+			ci := findColumn(p.header, c.tmpl[i].col)
+			if ci < 0 {
+				bad(c.tmpl[i].col, "", fmt.Sprintf("no such column (used in the template of %s in %s)", fieldName, mappingName))
+				continue
+			}
+			c.tmpl[i].idx = ci
+			used[ci] = true
+		}
+	}
+	for _, col := range spec.Column {
+		ci := findColumn(p.header, col)
+		if ci < 0 {
+			if !spec.Optional {
+				bad(col, "", fmt.Sprintf("no such column (mapped to %s in %s; the file has: %s)", fieldName, mappingName, strings.Join(p.header, ", ")))
+			}
+			continue
+		}
+		used[ci] = true
+		c.cols = append(c.cols, ci)
+		if c.colName == "" {
+			c.colName = p.header[ci]
+		}
+	}
+	if len(spec.Column) > 0 && len(c.cols) == 0 && spec.Optional {
+		if c.def0 == nil {
+			return nil // an optional column that is absent: the field is not mapped
+		}
+	}
+	if spec.Map != nil {
+		c.vmap = make(map[string]string, len(spec.Map))
+		for k, v := range spec.Map {
+			c.vmap[strings.ToLower(strings.TrimSpace(k))] = v
+		}
+	}
+	if spec.Scale != "" {
+		c.scale, _ = decimal.NewFromString(spec.Scale)
+		c.scaled = true
+	}
+	if len(spec.Formats) > 0 {
+		v := *p.vals
+		v.layouts = nil
+		for _, df := range spec.Formats {
+			l, _ := goLayout(df)
+			v.layouts = append(v.layouts, l)
+		}
+		v.layouts = append(v.layouts, p.vals.layouts...)
+		c.vals = &v
+	}
+	return c
 }
 
 // defaultKey is how rows of p match stored records when the mapping does not say.

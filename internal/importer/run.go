@@ -299,6 +299,7 @@ func (rn *runner) eachRecord(p *filePlan, fn func(rec record) error) error {
 				continue
 			}
 			if p.where != nil && !p.where.keep(rec.fields) {
+				rn.res.Skipped++
 				continue
 			}
 			if err := fn(rec); err != nil {
@@ -458,7 +459,7 @@ func (rn *runner) audit() error {
 	}
 	after, err := json.Marshal(map[string]any{
 		"source": rn.src.name, "folder": rn.src.dir, "files": files, "rows_read": rn.res.RowsRead, "written": rn.res.Written,
-		"inserted": rn.res.Inserted, "updated": rn.res.Updated, "rejected": rn.res.Rejected, "per_entity": rn.res.PerEntity,
+		"inserted": rn.res.Inserted, "updated": rn.res.Updated, "rejected": rn.res.Rejected, "skipped": rn.res.Skipped, "per_entity": rn.res.PerEntity,
 		"created": rn.res.Created, "history_rows": rn.res.HistoryRows, "skip_invalid": rn.opt.SkipInvalid,
 		"create_missing": rn.opt.CreateMissing, "import_time": rn.now,
 	})

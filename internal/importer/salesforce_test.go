@@ -96,8 +96,8 @@ func TestImportSalesforce(t *testing.T) {
 				t.Errorf("%s: wrote %d, want %d (%v)", table, res.PerEntity[table], n, res.PerEntity)
 			}
 		}
-		if res.RowsRead != 32 || res.Rejected != 0 {
-			t.Errorf("read %d rows (want 32, the deleted account included), rejected %d", res.RowsRead, res.Rejected)
+		if res.RowsRead != 32 || res.Rejected != 0 || res.Skipped != 1 {
+			t.Errorf("read %d rows (want 32, the deleted account included), rejected %d, skipped %d (want the deleted account)", res.RowsRead, res.Rejected, res.Skipped)
 		}
 		checks := []struct{ query, want string }{
 			// users: Dana manages Sam and Kim (Kim's ManagerId is 15 characters); Kim is inactive

@@ -3,6 +3,7 @@ package importer
 import (
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/shopspring/decimal"
 
@@ -60,6 +61,7 @@ var (
 	opportunityCols = []string{"id", "external_id", "name", "account_id", "owner_id", "amount", "currency", "stage", "probability", "forecast_category", "deal_type", "source", "created_at", "expected_close", "closed_at", "is_closed", "is_won", "loss_reason", "updated_at"}
 	historyCols     = []string{"id", "opportunity_id", "changed_at", "stage", "amount", "expected_close", "forecast_category", "probability", "changed_by"}
 	lineItemCols    = []string{"id", "opportunity_id", "product_id", "quantity", "unit_price", "total_price"}
+	leadEventCols   = []string{"id", "lead_id", "kind", "occurred_at", "detail"}
 	activityCols    = []string{"id", "external_id", "kind", "subject", "owner_id", "account_id", "contact_id", "lead_id", "opportunity_id", "occurred_at", "duration_minutes", "direction", "outcome", "captured"}
 )
 
@@ -112,6 +114,9 @@ func init() {
 				{col: "opportunity_id", fields: []int{atOpportunity}}, {col: "occurred_at", fields: []int{atOccurredAt}},
 				{col: "duration_minutes", fields: []int{atDurationMinutes, atDurationSeconds}}, {col: "direction", fields: []int{atDirection}},
 				{col: "outcome", fields: []int{atOutcome}}, {col: "captured", fields: []int{atCaptured}}}},
+		entLeadEvent: {entity: entLeadEvent, table: "lead_events", cols: leadEventCols, extra: []string{"line", "lead_ref"},
+			convert: convLeadEvent,
+			bigRefs: []bigRefCol{{field: evLead, col: "lead_id", refCol: "lead_ref", table: "leads"}}},
 	}
 }
 
@@ -176,11 +181,16 @@ func convLead(c *rowCtx, row []any) bool {
 	if t, ok := c.timestamp(leConvertedAt); ok {
 		v.ConvertedAt = &t
 	}
-	if len(c.p.custom) > 0 {
+	if len(c.p.custom) > 0 || len(c.p.named) > 0 {
 		v.CustomFields = crm.CustomFields{}
 		for _, i := range c.p.custom {
 			if s := strings.TrimSpace(c.rec[i]); s != "" {
 				v.CustomFields[c.p.header[i]] = s
+			}
+		}
+		for _, n := range c.p.named {
+			if s, ok := n.col.raw(c.rec); ok {
+				v.CustomFields[n.name] = s
 			}
 		}
 	}
@@ -450,4 +460,63 @@ func convActivity(c *rowCtx, row []any) bool {
 	row[n+1] = true
 	row[n+2], row[n+3], row[n+4] = nilIfEmpty(contact), nilIfEmpty(lead), nilIfEmpty(opp)
 	return true
+}
+
+// convLeadEvent reads one engagement event of a lead. The lead is resolved in
+// SQL; an event without a time gets its lead's created_at there. A row whose
+// kind is empty is skipped: the file has no event for that lead.
+func convLeadEvent(c *rowCtx, row []any) bool {
+	kind := snakeCase(c.str(evKind))
+	if kind == "" {
+		c.skip = true
+		return false
+	}
+	ref, _ := c.refKey(evLead)
+	v := crm.LeadEvent{Kind: kind, Detail: c.str(evDetail), OccurredAt: c.rn.now}
+	if ref != "" {
+		v.LeadID = -1 // resolved in SQL
+	}
+	var occurred any
+	if t, ok := c.timestamp(evOccurredAt); ok {
+		v.OccurredAt, occurred = t, t
+	}
+	c.validation(v.Validate())
+	if c.bad {
+		return false
+	}
+	id, err := c.rn.newID()
+	if err != nil {
+		return false
+	}
+	copy(row, []any{id, nil, v.Kind, occurred, v.Detail})
+	row[len(leadEventCols)+1] = ref
+	return true
+}
+
+// snakeCase writes an event kind as an identifier: lower case, words joined
+// by underscores ("Page Visited on Website" is page_visited_on_website,
+// "EmailOpened" and "email-opened" are email_opened, "SMS Sent" sms_sent).
+func snakeCase(s string) string {
+	rs := []rune(s)
+	var b strings.Builder
+	gap := false
+	for i, r := range rs {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+			gap = true
+			continue
+		}
+		if unicode.IsUpper(r) && i > 0 {
+			prev := rs[i-1]
+			next := i+1 < len(rs) && unicode.IsLower(rs[i+1])
+			if unicode.IsLower(prev) || unicode.IsDigit(prev) || (unicode.IsUpper(prev) && next) {
+				gap = true // a word starts inside: EmailOpened, HTMLForm
+			}
+		}
+		if gap && b.Len() > 0 {
+			b.WriteByte('_')
+		}
+		gap = false
+		b.WriteRune(unicode.ToLower(r))
+	}
+	return b.String()
 }

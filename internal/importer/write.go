@@ -40,7 +40,12 @@ func (rn *runner) loadStream(p *filePlan) error {
 		err := rn.eachRecord(p, func(rec record) error {
 			clear(row)
 			c := rowCtx{rn: rn, p: p, rec: rec.fields, line: rec.line}
-			if !spec.convert(&c, row) || c.bad {
+			ok := spec.convert(&c, row)
+			if c.skip && !c.bad {
+				rn.res.Skipped++
+				return nil
+			}
+			if !ok || c.bad {
 				rn.res.Rejected++
 				return nil
 			}
@@ -226,6 +231,14 @@ func (rn *runner) finishStaged(p *filePlan, spec *streamSpec, loaded int64) erro
 		inserted, err = rn.exec(p, `INSERT INTO opportunity_history (`+strings.Join(historyCols, ", ")+`) SELECT `+strings.Join(historyCols, ", ")+` FROM `+s+
 			` s WHERE NOT EXISTS (SELECT 1 FROM opportunity_history h WHERE h.opportunity_id = s.opportunity_id AND h.changed_at = s.changed_at AND h.stage = s.stage)`)
 		rn.res.HistoryRows += inserted
+	case entLeadEvent:
+		// Events without a time happened when their lead was created (on a
+		// re-import that is the stored lead's time, so nothing is doubled).
+		if _, err = rn.exec(p, `UPDATE `+s+` SET occurred_at = l.created_at FROM leads l WHERE `+s+`.occurred_at IS NULL AND l.id = `+s+`.lead_id`); err != nil {
+			return err
+		}
+		inserted, err = rn.exec(p, `INSERT INTO lead_events (`+strings.Join(leadEventCols, ", ")+`) SELECT `+strings.Join(leadEventCols, ", ")+` FROM `+s+
+			` s WHERE NOT EXISTS (SELECT 1 FROM lead_events e WHERE e.lead_id = s.lead_id AND e.kind = s.kind AND e.occurred_at = s.occurred_at AND e.detail = s.detail)`)
 	case entLineItem:
 		// An opportunity's line items are those of the file: replaced.
 		var deleted int64
@@ -321,7 +334,7 @@ func anyMapped(p *filePlan, fields []int) bool {
 	}
 	for _, f := range fields {
 		if f == leCustomFields && p.entity == entLead {
-			if len(p.custom) > 0 {
+			if len(p.custom) > 0 || len(p.named) > 0 {
 				return true
 			}
 			continue
