@@ -119,6 +119,11 @@ func FuzzReadCSV(f *testing.F) {
 func FuzzMapping(f *testing.F) {
 	maven, _ := os.ReadFile(mavenMapping)
 	f.Add(maven)
+	xedu, _ := os.ReadFile(xeduMapping)
+	f.Add(xedu)
+	f.Add([]byte(leadEventMapping))
+	f.Add([]byte("files:\n  - file: a.csv\n    entity: lead_event\n    columns: {lead: x, kind: {column: y, map: {Modified: \"\"}}, occurred_at: {column: z, formats: [DD/MM/YYYY]}}\n"))
+	f.Add([]byte("files:\n  - file: a.csv\n    entity: lead\n    custom_fields: {visits: x, \"bad name\": {column: y, default: \"0\"}, n: }\n"))
 	f.Add([]byte(corruptMapping))
 	f.Add([]byte("files:\n  - file: a.csv\n    entity: opportunity\n    columns:\n      amount: {column: [x, y], scale: 1000, default: \"0\"}\n      stage: {column: s, map: {a: b}, else: c}\n      name: {template: \"{x} - {y}\"}\n"))
 	f.Add([]byte("files:\n  - file: a.csv\n    entity: user\n    email_domain: x.example\n    columns: {name: n, manager: {column: m, match: name}}\n    where: {column: n, not_in: [a]}\n"))
@@ -144,6 +149,11 @@ func FuzzMapping(f *testing.F) {
 					header = append(header, c.Column...)
 				}
 			}
+			for _, c := range fm.CustomFields {
+				if c != nil {
+					header = append(header, c.Column...)
+				}
+			}
 			p := &filePlan{name: fm.File, entity: entityByName(fm.Entity), header: header, vals: newValues()}
 			p.bind(fm, "fuzz.yaml")
 			rec := make([]string, len(header))
@@ -154,6 +164,9 @@ func FuzzMapping(f *testing.F) {
 				if c != nil {
 					c.raw(rec)
 				}
+			}
+			for _, n := range p.named {
+				n.col.raw(rec)
 			}
 		}
 	})
