@@ -94,8 +94,8 @@ func TestImportXEducation(t *testing.T) {
 		if got := count(t, s, `SELECT COUNT(*) FROM leads WHERE status = 'converted'`); got != converted {
 			t.Errorf("converted leads: %d, want %d (rows with Converted = 1)", got, converted)
 		}
-		if got := count(t, s, `SELECT COUNT(*) FROM leads WHERE status = 'new'`); got != int64(len(rows))-converted {
-			t.Errorf("new leads: %d, want %d", got, int64(len(rows))-converted)
+		if got := count(t, s, `SELECT COUNT(*) FROM leads WHERE status = 'disqualified'`); got != int64(len(rows))-converted {
+			t.Errorf("disqualified leads: %d, want %d (rows with Converted = 0)", got, int64(len(rows))-converted)
 		}
 		if got := count(t, s, `SELECT COUNT(*) FROM leads WHERE custom_fields LIKE '%Select%' OR city = 'Select'`); got != 0 {
 			t.Errorf("%d leads store the form's \"Select\"", got)
@@ -146,7 +146,7 @@ func TestImportXEducation(t *testing.T) {
 			if source == "google" {
 				source = "Google"
 			}
-			status := "new"
+			status := "disqualified"
 			if r["Converted"] == "1" {
 				status = "converted"
 			}
