@@ -86,7 +86,11 @@ func (m *GBT) Name() string { return "gbt" }
 // TrainGBT fits the ensemble. It returns a *TooFewDealsError (matching
 // ErrTooFewDeals) when either class has fewer than MinDealsPerClass rows.
 func TrainGBT(schema Schema, rows []Row, opts GBTOptions) (*GBT, error) {
-	if err := checkRows(schema, rows); err != nil {
+	return trainGBT(schema, rows, opts, MinDealsPerClass)
+}
+
+func trainGBT(schema Schema, rows []Row, opts GBTOptions, minPerClass int) (*GBT, error) {
+	if err := checkRowsMin(schema, rows, minPerClass); err != nil {
 		return nil, err
 	}
 	o := opts.withDefaults()

@@ -87,7 +87,11 @@ func (e *TooFewDealsError) Error() string {
 func (e *TooFewDealsError) Is(target error) bool { return target == ErrTooFewDeals }
 
 // checkRows validates row shapes and class counts shared by all trainers.
-func checkRows(schema Schema, rows []Row) error {
+func checkRows(schema Schema, rows []Row) error { return checkRowsMin(schema, rows, MinDealsPerClass) }
+
+// checkRowsMin is checkRows with another minimum per class: TrainAuto
+// checks MinDealsPerClass on all its rows, then fits on part of them.
+func checkRowsMin(schema Schema, rows []Row, minPerClass int) error {
 	won := 0
 	for i := range rows {
 		r := &rows[i]
@@ -100,8 +104,8 @@ func checkRows(schema Schema, rows []Row) error {
 		}
 	}
 	lost := len(rows) - won
-	if won < MinDealsPerClass || lost < MinDealsPerClass {
-		return &TooFewDealsError{Won: won, Lost: lost, Min: MinDealsPerClass}
+	if won < minPerClass || lost < minPerClass {
+		return &TooFewDealsError{Won: won, Lost: lost, Min: minPerClass}
 	}
 	return nil
 }

@@ -119,7 +119,11 @@ func signedLog1p(x float64) float64 {
 // *TooFewDealsError (matching ErrTooFewDeals) when either class has fewer
 // than MinDealsPerClass rows.
 func TrainLogistic(schema Schema, rows []Row, opts LogisticOptions) (*Logistic, error) {
-	if err := checkRows(schema, rows); err != nil {
+	return trainLogistic(schema, rows, opts, MinDealsPerClass)
+}
+
+func trainLogistic(schema Schema, rows []Row, opts LogisticOptions, minPerClass int) (*Logistic, error) {
+	if err := checkRowsMin(schema, rows, minPerClass); err != nil {
 		return nil, err
 	}
 	opts = opts.withDefaults()
