@@ -74,8 +74,10 @@ type Summary struct {
 	Counts  map[string]int64 // rows per table
 	Elapsed time.Duration
 	// Filled by the caller after Generate: forecast calls submitted and
-	// days of forecast snapshots taken (see SubmitCalls, forecast.Backfill).
+	// days of forecast snapshots taken, leads scored (see SubmitCalls,
+	// forecast.Backfill, ApplyScoring).
 	Calls, Snapshots int
+	Scored           int64 // leads scored by the demo's scoring models (see ApplyScoring)
 }
 
 // gen holds everything the generation shares. After planning it is only

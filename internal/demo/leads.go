@@ -1,12 +1,18 @@
 package demo
 
 import (
+	"context"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
 
+	"github.com/quarterdeck/quarterdeck/examples/scoring"
 	"github.com/quarterdeck/quarterdeck/internal/crm"
+	"github.com/quarterdeck/quarterdeck/internal/leads"
+	"github.com/quarterdeck/quarterdeck/internal/store"
 	"github.com/shopspring/decimal"
+	"time"
 )
 
 // Leads come in through marketing sources and channels. About a quarter
@@ -349,4 +355,25 @@ func cmpInt(a, b int64) int {
 		return 1
 	}
 	return 0
+}
+
+// ApplyScoring applies the shipped scoring models the demo uses, so every
+// lead has a score and a why-log from the start. It returns the leads
+// scored by the first model.
+func ApplyScoring(ctx context.Context, s *store.Store, now time.Time) (int64, error) {
+	var first int64
+	for i, name := range scoring.Demo {
+		data, err := scoring.Files.ReadFile(name)
+		if err != nil {
+			return 0, err
+		}
+		v, err := leads.Apply(ctx, s, crm.System, name, data, now)
+		if err != nil {
+			return 0, fmt.Errorf("demo scoring model %s: %w", name, err)
+		}
+		if i == 0 {
+			first = v.Leads
+		}
+	}
+	return first, nil
 }

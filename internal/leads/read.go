@@ -38,9 +38,14 @@ type ScoreQuery struct {
 	Model   string // a model name; "" with ModelID 0: the first active model
 	Grade   string
 	MQL     bool // only marketing-qualified leads
-	Status  string
-	Limit   int // 0: all
+	// Fields keeps the leads whose field equals the value (ignoring case):
+	// any of FilterFields.
+	Fields map[string]string
+	Limit  int // 0: all
 }
+
+// FilterFields are the lead fields a list filters on.
+var FilterFields = []string{"status", "source", "channel", "country", "title", "industry"}
 
 // Scores lists the leads p may see with their score, highest first. A rep
 // sees the leads they own, a manager their team's, ops and admin all; the
@@ -63,9 +68,11 @@ func Scores(ctx context.Context, s *store.Store, p crm.Principal, q ScoreQuery) 
 		args = append(args, q.Grade)
 		where = append(where, fmt.Sprintf("s.grade = $%d", len(args)))
 	}
-	if q.Status != "" {
-		args = append(args, q.Status)
-		where = append(where, fmt.Sprintf("l.status = $%d", len(args)))
+	for _, name := range FilterFields { // a fixed list: column names never come from the caller
+		if v := q.Fields[name]; v != "" {
+			args = append(args, strings.ToLower(strings.TrimSpace(v)))
+			where = append(where, fmt.Sprintf("LOWER(l.%s) = $%d", name, len(args)))
+		}
 	}
 	if q.MQL {
 		where = append(where, "s.mql")
@@ -113,7 +120,9 @@ func pickVersion(ctx context.Context, s *store.Store, id int64, name string) (*V
 	case name != "":
 		vs, err = versions(ctx, s.DB(), `WHERE name = $1 AND active`, name)
 	default:
-		vs, err = versions(ctx, s.DB(), `WHERE active ORDER BY name LIMIT 1`)
+		// The model that scores the most leads: the general one, not one
+		// for a segment.
+		vs, err = versions(ctx, s.DB(), `WHERE active ORDER BY (SELECT COUNT(*) FROM lead_scores c WHERE c.model_id = m.id) DESC, name LIMIT 1`)
 	}
 	if err != nil {
 		return nil, err

@@ -102,7 +102,18 @@ func Versions(ctx context.Context, s *store.Store, p crm.Principal) ([]*Version,
 	if !p.Role.Valid() || p.Role == crm.RoleViewer {
 		return nil, crm.ErrForbidden
 	}
-	return versions(ctx, s.DB(), `ORDER BY name, version DESC`)
+	vs, err := versions(ctx, s.DB(), `ORDER BY name, version DESC`)
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range vs {
+		// An old version that no longer loads keeps a nil model; its
+		// stored scores stay readable all the same.
+		if v.model, err = Parse(v.File, []byte(v.Source)); err != nil && v.Active {
+			return nil, fmt.Errorf("stored scoring model %s v%d no longer loads: %w", v.Name, v.Version, err)
+		}
+	}
+	return vs, nil
 }
 
 // VersionByID is one version with its source.
@@ -197,7 +208,7 @@ func RescoreLeads(ctx context.Context, s *store.Store, ids []int64, asOf time.Ti
 				return fmt.Errorf("clear %s: %w", t, err)
 			}
 		}
-		return write(ctx, b, vs, slices.Values(subjects), asOf, nil)
+		return write(ctx, b, pipeline(ctx, vs, slices.Values(subjects), asOf), asOf, nil)
 	})
 }
 
@@ -205,7 +216,7 @@ func RescoreLeads(ctx context.Context, s *store.Store, ids []int64, asOf time.Ti
 func rescore(ctx context.Context, s *store.Store, b *store.Bulk, vs []*Version, asOf time.Time) (int64, error) {
 	subjects, errp := streamSubjects(ctx, s.DB(), kindsOf(vs))
 	var n int64
-	if err := write(ctx, b, vs, subjects, asOf, &n); err != nil {
+	if err := write(ctx, b, pipeline(ctx, vs, subjects, asOf), asOf, &n); err != nil {
 		return n, err
 	}
 	if *errp != nil {
@@ -219,25 +230,86 @@ func rescore(ctx context.Context, s *store.Store, b *store.Bulk, vs []*Version, 
 	return n, nil
 }
 
-// write scores subjects with every version and loads the why-log lines and
-// the scores. n, when given, counts the subjects.
-func write(ctx context.Context, b *store.Bulk, vs []*Version, subjects iter.Seq[Subject], asOf time.Time, n *int64) error {
+// scored is one lead's result under one version.
+type scored struct {
+	version int64
+	Result
+}
+
+// pipeline scores subjects with every version on another goroutine, in
+// batches, so reading the next leads, scoring and writing the last ones
+// overlap. Results come in the order of the subjects.
+func pipeline(ctx context.Context, vs []*Version, subjects iter.Seq[Subject], asOf time.Time) iter.Seq[[]scored] {
+	return func(yield func([]scored) bool) {
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		const batch = 512
+		in := make(chan []Subject, 4)
+		out := make(chan []scored, 4)
+		go func() {
+			defer close(in)
+			buf := make([]Subject, 0, batch)
+			for sub := range subjects {
+				buf = append(buf, sub)
+				if len(buf) == batch {
+					select {
+					case in <- buf:
+					case <-ctx.Done():
+						return
+					}
+					buf = make([]Subject, 0, batch)
+				}
+			}
+			if len(buf) > 0 {
+				select {
+				case in <- buf:
+				case <-ctx.Done():
+				}
+			}
+		}()
+		go func() {
+			defer close(out)
+			for subs := range in {
+				res := make([]scored, 0, len(subs)*len(vs))
+				for i := range subs {
+					for _, v := range vs {
+						if v.model.Applies(&subs[i]) {
+							res = append(res, scored{v.ID, v.model.Score(&subs[i], asOf)})
+						}
+					}
+				}
+				select {
+				case out <- res:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+		for res := range out {
+			if !yield(res) {
+				return
+			}
+		}
+	}
+}
+
+// write loads the why-log lines and the scores of results. n, when given,
+// counts the leads scored.
+func write(ctx context.Context, b *store.Bulk, results iter.Seq[[]scored], asOf time.Time, n *int64) error {
 	var scores []scoreRow
 	lines := func(yield func([]any, error) bool) {
 		row := make([]any, 9)
-		for sub := range subjects {
-			if n != nil {
-				*n++
-			}
-			for _, v := range vs {
-				if !v.model.Applies(&sub) {
-					continue
+		var last int64 = -1
+		for batch := range results {
+			for _, r := range batch {
+				if n != nil && r.LeadID != last {
+					*n++
+					last = r.LeadID
 				}
-				r := v.model.Score(&sub, asOf)
-				scores = append(scores, scoreRow{v.ID, r.LeadID, r.Score, r.Fit, r.Engagement, r.Grade, r.MQL, r.LastEngaged})
+				scores = append(scores, scoreRow{r.version, r.LeadID, r.Score, r.Fit, r.Engagement, r.Grade, r.MQL, r.LastEngaged})
 				for _, l := range r.Lines {
 					row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8] =
-						v.ID, r.LeadID, l.Part, l.Rule, l.Points, l.RawPoints, l.Cause, l.EventID, l.At
+						r.version, r.LeadID, l.Part, l.Rule, l.Points, l.RawPoints, l.Cause, l.EventID, l.At
 					if !yield(row, nil) {
 						return
 					}
@@ -367,14 +439,13 @@ func streamSubjects(ctx context.Context, db *sql.DB, kinds []string) (iter.Seq[S
 			failed = err
 			return
 		}
-		var events []crm.LeadEvent
-		var l crm.Lead
 		for ls.Next() {
+			var l crm.Lead
 			if err := scanLead(ls, &l); err != nil {
 				failed = err
 				return
 			}
-			events = events[:0]
+			var events []crm.LeadEvent // kept by the subject: not reused
 			for pending != nil && pending.LeadID <= l.ID {
 				if pending.LeadID == l.ID {
 					events = append(events, *pending)

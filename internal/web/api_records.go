@@ -60,7 +60,11 @@ func getHandler[T any](srv *Server, repo *store.Repo[T]) http.HandlerFunc {
 	}
 }
 
-func createHandler[T any](srv *Server, repo *store.Repo[T]) http.HandlerFunc {
+// written runs after a record is stored and before the answer is sent
+// (a lead is rescored when it or one of its events is written).
+type written[T any] func(r *http.Request, v *T)
+
+func createHandler[T any](srv *Server, repo *store.Repo[T], after ...written[T]) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		body, err := readBody(w, r)
 		if err != nil {
@@ -76,11 +80,14 @@ func createHandler[T any](srv *Server, repo *store.Repo[T]) http.HandlerFunc {
 			srv.writeError(w, r, err)
 			return
 		}
+		for _, fn := range after {
+			fn(r, v)
+		}
 		writeJSON(w, http.StatusCreated, v)
 	}
 }
 
-func updateHandler[T any](srv *Server, repo *store.Repo[T]) http.HandlerFunc {
+func updateHandler[T any](srv *Server, repo *store.Repo[T], after ...written[T]) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id, err := pathID(r)
 		if err != nil {
@@ -96,6 +103,9 @@ func updateHandler[T any](srv *Server, repo *store.Repo[T]) http.HandlerFunc {
 		if err != nil {
 			srv.writeError(w, r, err)
 			return
+		}
+		for _, fn := range after {
+			fn(r, v)
 		}
 		writeJSON(w, http.StatusOK, v)
 	}

@@ -28,7 +28,7 @@ func childList[T any](srv *Server, list func(ctx context.Context, p crm.Principa
 
 // childAdd answers POST /api/{parents}/{id}/{children}: setParent ties the
 // decoded child to the parent in the path, whatever the body said.
-func childAdd[T any](srv *Server, setParent func(v *T, parentID int64), add func(ctx context.Context, p crm.Principal, v *T) error) http.HandlerFunc {
+func childAdd[T any](srv *Server, setParent func(v *T, parentID int64), add func(ctx context.Context, p crm.Principal, v *T) error, after ...written[T]) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id, err := pathID(r)
 		if err != nil {
@@ -50,6 +50,9 @@ func childAdd[T any](srv *Server, setParent func(v *T, parentID int64), add func
 			srv.writeError(w, r, err)
 			return
 		}
+		for _, fn := range after {
+			fn(r, v)
+		}
 		writeJSON(w, http.StatusCreated, v)
 	}
 }
@@ -62,5 +65,6 @@ func (srv *Server) childRoutes() {
 		func(li *crm.LineItem, id int64) { li.OpportunityID = id }, srv.store.AddLineItem)))
 	m.HandleFunc("GET /api/leads/{id}/events", srv.requireAPI(childList(srv, srv.store.LeadEvents)))
 	m.HandleFunc("POST /api/leads/{id}/events", srv.requireAPI(childAdd(srv,
-		func(e *crm.LeadEvent, id int64) { e.LeadID = id }, srv.store.AddLeadEvent)))
+		func(e *crm.LeadEvent, id int64) { e.LeadID = id }, srv.store.AddLeadEvent,
+		func(r *http.Request, e *crm.LeadEvent) { srv.rescoreLead(r, e.LeadID) })))
 }

@@ -7,6 +7,7 @@ import (
 	"embed"
 	"encoding/hex"
 	"fmt"
+	"github.com/quarterdeck/quarterdeck/internal/crm"
 	"html/template"
 	"io/fs"
 	"net/http"
@@ -35,6 +36,10 @@ var views = map[string][]string{
 	"forecast":          {"filters.html", "forecast.html"},
 	"forecast_accuracy": {"filters.html", "forecast_accuracy.html"},
 	"forecast_deals":    {"forecast_deals.html"},
+
+	"leads":          {"leads.html"},
+	"lead":           {"lead.html"},
+	"scoring_models": {"scoring_models.html"},
 }
 
 var sharedTemplates = []string{"layout.html", "components.html"}
@@ -90,6 +95,14 @@ func loadPages() (*pages, error) {
 			return map[string]any{"Years": years, "Selected": selected, "All": all}
 		},
 		"positive": func(v *float64) bool { return v != nil && *v >= 0 },
+		"deref":    func(v *float64) float64 { return *v },
+		"statuses": func() []string {
+			out := make([]string, len(crm.LeadStatuses))
+			for i, st := range crm.LeadStatuses {
+				out[i] = string(st)
+			}
+			return out
+		},
 	}
 	for name, files := range views {
 		t, err := template.New(name).Funcs(funcs).ParseFS(templateFiles, prefixAll("templates/", append(slices.Clone(sharedTemplates), files...))...)

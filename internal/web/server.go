@@ -5,6 +5,7 @@ package web
 import (
 	"context"
 	"errors"
+	"github.com/quarterdeck/quarterdeck/internal/crm"
 	"log/slog"
 	"net"
 	"net/http"
@@ -126,13 +127,16 @@ func (srv *Server) routes() {
 	srv.records("users", listHandler(srv, srv.store.Users), srv.handleCreateUser, getHandler(srv, srv.store.Users), updateHandler(srv, srv.store.Users))
 	registerRecords(srv, "accounts", srv.store.Accounts)
 	registerRecords(srv, "contacts", srv.store.Contacts)
-	registerRecords(srv, "leads", srv.store.Leads)
+	rescore := func(r *http.Request, l *crm.Lead) { srv.rescoreLead(r, l.ID) }
+	srv.records("leads", listHandler(srv, srv.store.Leads), createHandler(srv, srv.store.Leads, rescore),
+		getHandler(srv, srv.store.Leads), updateHandler(srv, srv.store.Leads, rescore))
 	registerRecords(srv, "products", srv.store.Products)
 	registerRecords(srv, "opportunities", srv.store.Opportunities)
 	registerRecords(srv, "activities", srv.store.Activities)
 	registerRecords(srv, "quotas", srv.store.Quotas)
 	registerRecords(srv, "costs", srv.store.Costs)
 	srv.childRoutes()
+	srv.leadRoutes()
 	m.HandleFunc("GET /api/stages", srv.requireAPI(srv.handleStages))
 	m.HandleFunc("PUT /api/stages/{name}", srv.requireAPI(srv.handlePutStage))
 	m.HandleFunc("GET /api/currencies", srv.requireAPI(srv.handleCurrencies))

@@ -42,6 +42,10 @@ var navigation = []navSection{
 		{"/forecast/accuracy", "Accuracy", anyRole, []string{"period"}},
 		{"/forecast/deals", "Deals", seesIndividuals, nil},
 	}},
+	{"Leads", []navItem{
+		{"/leads", "Leads", seesIndividuals, nil},
+		{"/leads/models", "Scoring models", seesIndividuals, nil},
+	}},
 	{"Data", []navItem{
 		{"/quality", "Data quality", anyRole, nil},
 		{"/audit", "Audit log", opsOnly, nil},

@@ -1,0 +1,14 @@
+package main
+
+import "github.com/spf13/cobra"
+
+// leadsCommand groups lead scoring: point models, the why-log, segments and
+// predictive scoring.
+func (c cli) leadsCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "leads",
+		Short: "Lead scoring: point models, explanations, segments and predictions",
+	}
+	cmd.AddCommand(c.leadsModelCommand(), c.leadsScoreCommand(), c.leadsListCommand(), c.leadsExplainCommand(), c.leadsPredictCommand())
+	return cmd
+}
