@@ -242,6 +242,7 @@ func (c cli) leadsListCommand() *cobra.Command {
 		q.Fields = map[string]string{"status": status, "source": source, "country": country}
 	}
 	cmd.Flags().BoolVar(&q.MQL, "mql", false, "only marketing-qualified leads")
+	cmd.Flags().StringVar(&q.Segment, "segment", "", "only the leads of this ICP segment")
 	cmd.Flags().IntVar(&q.Limit, "limit", 50, "at most this many leads (0: all)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd

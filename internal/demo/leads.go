@@ -3,11 +3,13 @@ package demo
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"math"
 	"slices"
 	"strings"
 
 	"github.com/quarterdeck/quarterdeck/examples/scoring"
+	"github.com/quarterdeck/quarterdeck/examples/segments"
 	"github.com/quarterdeck/quarterdeck/internal/crm"
 	"github.com/quarterdeck/quarterdeck/internal/leads"
 	"github.com/quarterdeck/quarterdeck/internal/store"
@@ -357,10 +359,23 @@ func cmpInt(a, b int64) int {
 	return 0
 }
 
-// ApplyScoring applies the shipped scoring models the demo uses, so every
-// lead has a score and a why-log from the start. It returns the leads
-// scored by the first model.
+// ApplyScoring saves the shipped ICP segments and applies the shipped
+// scoring models the demo uses, so every lead has its segments, a score and
+// a why-log from the start. It returns the leads scored by the first model.
 func ApplyScoring(ctx context.Context, s *store.Store, now time.Time) (int64, error) {
+	files, err := fs.Glob(segments.Files, "*.yaml")
+	if err != nil {
+		return 0, err
+	}
+	for _, name := range files {
+		data, err := segments.Files.ReadFile(name)
+		if err != nil {
+			return 0, err
+		}
+		if _, err := leads.SaveSegment(ctx, s, crm.System, name, data, now); err != nil {
+			return 0, fmt.Errorf("demo segment %s: %w", name, err)
+		}
+	}
 	var first int64
 	for i, name := range scoring.Demo {
 		data, err := scoring.Files.ReadFile(name)

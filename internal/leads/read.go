@@ -41,7 +41,9 @@ type ScoreQuery struct {
 	// Fields keeps the leads whose field equals the value (ignoring case):
 	// any of FilterFields.
 	Fields map[string]string
-	Limit  int // 0: all
+	// Segment keeps the leads of the ICP segment of this name.
+	Segment string
+	Limit   int // 0: all
 }
 
 // FilterFields are the lead fields a list filters on.
@@ -76,6 +78,10 @@ func Scores(ctx context.Context, s *store.Store, p crm.Principal, q ScoreQuery) 
 	}
 	if q.MQL {
 		where = append(where, "s.mql")
+	}
+	if q.Segment != "" {
+		args = append(args, q.Segment)
+		where = append(where, fmt.Sprintf("l.id IN (SELECT m.lead_id FROM lead_segment_members m JOIN lead_segments g ON g.id = m.segment_id WHERE g.name = $%d)", len(args)))
 	}
 	limit := ""
 	if q.Limit > 0 {

@@ -70,7 +70,7 @@ func Apply(ctx context.Context, s *store.Store, p crm.Principal, file string, da
 		if err := b.Audit(ctx, p, "apply", "scoring_model", v.ID, nil, map[string]any{"name": v.Name, "version": v.Version, "file": v.File}); err != nil {
 			return err
 		}
-		n, err := rescore(ctx, s, b, []*Version{v}, asOf)
+		n, err := rescore(ctx, s, b, []*Version{v}, nil, asOf)
 		v.Leads = n
 		return err
 	})
@@ -179,7 +179,7 @@ func RescoreAll(ctx context.Context, s *store.Store, p crm.Principal, asOf time.
 				}
 			}
 		}
-		n, err = rescore(ctx, s, b, vs, asOf)
+		n, err = rescore(ctx, s, b, vs, nil, asOf)
 		return err
 	})
 	return n, err
@@ -193,8 +193,15 @@ func RescoreLead(ctx context.Context, s *store.Store, leadID int64, asOf time.Ti
 
 // RescoreLeads scores some leads again with every active model.
 func RescoreLeads(ctx context.Context, s *store.Store, ids []int64, asOf time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
 	vs, err := Active(ctx, s)
-	if err != nil || len(vs) == 0 || len(ids) == 0 {
+	if err != nil {
+		return err
+	}
+	segs, err := loadSegments(ctx, s.DB())
+	if err != nil || len(vs)+len(segs) == 0 {
 		return err
 	}
 	in := idList(ids)
@@ -204,19 +211,35 @@ func RescoreLeads(ctx context.Context, s *store.Store, ids []int64, asOf time.Ti
 	}
 	return s.WithBulk(ctx, func(b *store.Bulk) error {
 		for _, t := range []string{"lead_score_log", "lead_scores"} {
+			if len(vs) == 0 {
+				break
+			}
 			if _, err := b.Exec(ctx, `DELETE FROM `+t+` WHERE lead_id IN (`+in+`) AND model_id IN (`+versionIDs(vs)+`)`); err != nil {
 				return fmt.Errorf("clear %s: %w", t, err)
 			}
 		}
-		return write(ctx, b, pipeline(ctx, vs, slices.Values(subjects), asOf), asOf, nil)
+		if _, err := b.Exec(ctx, `DELETE FROM lead_segment_members WHERE lead_id IN (`+in+`)`); err != nil {
+			return fmt.Errorf("clear the segment members: %w", err)
+		}
+		return write(ctx, b, pipeline(ctx, vs, segs, slices.Values(subjects), asOf), asOf, nil)
 	})
 }
 
-// rescore scores every lead with vs inside the bulk session b.
-func rescore(ctx context.Context, s *store.Store, b *store.Bulk, vs []*Version, asOf time.Time) (int64, error) {
+// rescore scores every lead with vs inside the bulk session b, and works
+// out every lead's segments again (segs nil: the stored ones).
+func rescore(ctx context.Context, s *store.Store, b *store.Bulk, vs []*Version, segs []*Segment, asOf time.Time) (int64, error) {
+	if segs == nil {
+		var err error
+		if segs, err = loadSegments(ctx, s.DB()); err != nil {
+			return 0, err
+		}
+	}
+	if _, err := b.Exec(ctx, `DELETE FROM lead_segment_members`); err != nil {
+		return 0, fmt.Errorf("clear the segment members: %w", err)
+	}
 	subjects, errp := streamSubjects(ctx, s.DB(), kindsOf(vs))
 	var n int64
-	if err := write(ctx, b, pipeline(ctx, vs, subjects, asOf), asOf, &n); err != nil {
+	if err := write(ctx, b, pipeline(ctx, vs, segs, subjects, asOf), asOf, &n); err != nil {
 		return n, err
 	}
 	if *errp != nil {
@@ -230,8 +253,15 @@ func rescore(ctx context.Context, s *store.Store, b *store.Bulk, vs []*Version, 
 	return n, nil
 }
 
-// scored is one lead's result under one version.
+// scored is one lead's results under every version that applies to it,
+// and the segments it is in.
 type scored struct {
+	lead     int64
+	segments []int64
+	results  []versionResult
+}
+
+type versionResult struct {
 	version int64
 	Result
 }
@@ -239,7 +269,7 @@ type scored struct {
 // pipeline scores subjects with every version on another goroutine, in
 // batches, so reading the next leads, scoring and writing the last ones
 // overlap. Results come in the order of the subjects.
-func pipeline(ctx context.Context, vs []*Version, subjects iter.Seq[Subject], asOf time.Time) iter.Seq[[]scored] {
+func pipeline(ctx context.Context, vs []*Version, segs []*Segment, subjects iter.Seq[Subject], asOf time.Time) iter.Seq[[]scored] {
 	return func(yield func([]scored) bool) {
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
@@ -270,13 +300,26 @@ func pipeline(ctx context.Context, vs []*Version, subjects iter.Seq[Subject], as
 		go func() {
 			defer close(out)
 			for subs := range in {
-				res := make([]scored, 0, len(subs)*len(vs))
+				res := make([]scored, len(subs))
 				for i := range subs {
-					for _, v := range vs {
-						if v.model.Applies(&subs[i]) {
-							res = append(res, scored{v.ID, v.model.Score(&subs[i], asOf)})
+					sub := &subs[i]
+					sc := scored{lead: sub.ID}
+					var names []string
+					for _, sg := range segs {
+						if sg.Matches(sub.Record) {
+							sc.segments = append(sc.segments, sg.ID)
+							names = append(names, sg.Name)
 						}
 					}
+					if names != nil {
+						sub.Record["segments"] = names
+					}
+					for _, v := range vs {
+						if v.model.Applies(sub) {
+							sc.results = append(sc.results, versionResult{v.ID, v.model.Score(sub, asOf)})
+						}
+					}
+					res[i] = sc
 				}
 				select {
 				case out <- res:
@@ -293,25 +336,29 @@ func pipeline(ctx context.Context, vs []*Version, subjects iter.Seq[Subject], as
 	}
 }
 
-// write loads the why-log lines and the scores of results. n, when given,
-// counts the leads scored.
+// write loads the why-log lines, the scores and the segment members of
+// results. n, when given, counts the leads.
 func write(ctx context.Context, b *store.Bulk, results iter.Seq[[]scored], asOf time.Time, n *int64) error {
 	var scores []scoreRow
+	var members [][2]int64
 	lines := func(yield func([]any, error) bool) {
 		row := make([]any, 9)
-		var last int64 = -1
 		for batch := range results {
-			for _, r := range batch {
-				if n != nil && r.LeadID != last {
+			for _, sc := range batch {
+				if n != nil {
 					*n++
-					last = r.LeadID
 				}
-				scores = append(scores, scoreRow{r.version, r.LeadID, r.Score, r.Fit, r.Engagement, r.Grade, r.MQL, r.LastEngaged})
-				for _, l := range r.Lines {
-					row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8] =
-						r.version, r.LeadID, l.Part, l.Rule, l.Points, l.RawPoints, l.Cause, l.EventID, l.At
-					if !yield(row, nil) {
-						return
+				for _, sg := range sc.segments {
+					members = append(members, [2]int64{sg, sc.lead})
+				}
+				for _, r := range sc.results {
+					scores = append(scores, scoreRow{r.version, r.LeadID, r.Score, r.Fit, r.Engagement, r.Grade, r.MQL, r.LastEngaged})
+					for _, l := range r.Lines {
+						row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8] =
+							r.version, r.LeadID, l.Part, l.Rule, l.Points, l.RawPoints, l.Cause, l.EventID, l.At
+						if !yield(row, nil) {
+							return
+						}
 					}
 				}
 			}
@@ -331,6 +378,18 @@ func write(ctx context.Context, b *store.Bulk, results iter.Seq[[]scored], asOf 
 	}
 	if _, err := b.Load(ctx, "lead_scores", []string{"model_id", "lead_id", "score", "fit", "engagement", "grade", "mql", "last_engaged_at", "scored_at"}, rows); err != nil {
 		return fmt.Errorf("write the scores: %w", err)
+	}
+	memberRows := func(yield func([]any, error) bool) {
+		row := make([]any, 2)
+		for _, m := range members {
+			row[0], row[1] = m[0], m[1]
+			if !yield(row, nil) {
+				return
+			}
+		}
+	}
+	if _, err := b.Load(ctx, "lead_segment_members", []string{"segment_id", "lead_id"}, memberRows); err != nil {
+		return fmt.Errorf("write the segment members: %w", err)
 	}
 	return nil
 }

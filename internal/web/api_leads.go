@@ -20,6 +20,7 @@ import (
 //   GET  /api/scoring/models/{id}/report conversion by grade and the score's AUC
 //   POST /api/scoring/models             apply a model: the YAML as the body, or {"file": ..., "source": ...}
 //   POST /api/scoring/rescore            score every lead again as of now
+// and the ICP segments (api_segments.go).
 
 func (srv *Server) leadRoutes() {
 	m := srv.mux
@@ -35,6 +36,7 @@ func (srv *Server) leadRoutes() {
 	m.HandleFunc("GET /leads/{id}", srv.requirePage(srv.handleLeadPage))
 	m.HandleFunc("GET /leads/models", srv.requirePage(srv.handleModelsPage))
 	m.HandleFunc("POST /leads/models", srv.requirePage(srv.handleApplyModelPage))
+	srv.segmentRoutes()
 }
 
 // rescoreLead scores a lead again after it or one of its events was
@@ -53,14 +55,14 @@ func scoreQuery(r *http.Request) (leads.ScoreQuery, error) {
 	q.Fields = map[string]string{}
 	for k := range v {
 		switch {
-		case k == "model", k == "grade", k == "mql", k == "limit", k == "version", tableParam(k):
+		case k == "model", k == "grade", k == "mql", k == "limit", k == "version", k == "segment", tableParam(k):
 		case slices.Contains(leads.FilterFields, k):
 			q.Fields[k] = v.Get(k)
 		default:
-			return q, crm.Invalid("query", k, "unknown parameter (known: model, version, grade, mql, limit, "+strings.Join(leads.FilterFields, ", ")+")")
+			return q, crm.Invalid("query", k, "unknown parameter (known: model, version, grade, mql, segment, limit, "+strings.Join(leads.FilterFields, ", ")+")")
 		}
 	}
-	q.Model, q.Grade = v.Get("model"), v.Get("grade")
+	q.Model, q.Grade, q.Segment = v.Get("model"), v.Get("grade"), v.Get("segment")
 	if s := v.Get("mql"); s != "" {
 		b, err := strconv.ParseBool(s)
 		if err != nil {
@@ -186,25 +188,10 @@ func (srv *Server) handleScoringReportAPI(w http.ResponseWriter, r *http.Request
 // handleApplyModelAPI takes the YAML itself (any text content type) or a
 // JSON object {"file": "inbound.yaml", "source": "name: ..."}.
 func (srv *Server) handleApplyModelAPI(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(w, r)
+	file, source, err := definitionBody(w, r, "api.yaml")
 	if err != nil {
 		srv.writeError(w, r, err)
 		return
-	}
-	file, source := "api.yaml", body
-	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
-		var in struct {
-			File   string `json:"file"`
-			Source string `json:"source"`
-		}
-		if err := decodeInto(body, &in); err != nil {
-			srv.writeError(w, r, err)
-			return
-		}
-		if in.File != "" {
-			file = in.File
-		}
-		source = []byte(in.Source)
 	}
 	v, err := leads.Apply(r.Context(), srv.store, authOf(r).principal(), file, source, time.Now().UTC())
 	if err != nil {

@@ -103,6 +103,27 @@ func TestLeadScoringAPI(t *testing.T) {
 		if items := out["items"].([]any); code != 200 || len(items) != 1 {
 			t.Errorf("versions after a refused model: %d %v", code, out)
 		}
+
+		seg := fmt.Sprintf(`{"source": %q}`, "name: Software\nmatch:\n  - field: industry\n    equals: Software\n")
+		if code, out := e.do("repA1", "POST", "/api/leads/segments", seg); code != http.StatusForbidden {
+			t.Errorf("a rep saving a segment: %d %v", code, out)
+		}
+		if code, out := e.do("admin", "POST", "/api/leads/segments", seg); code != http.StatusCreated {
+			t.Fatalf("save segment: %d %v", code, out)
+		}
+		code, out = e.do("repA1", "GET", "/api/leads/segments", "")
+		items := out["items"].([]any)
+		if code != 200 || len(items) != 1 || items[0].(map[string]any)["leads"].(float64) != 1 {
+			t.Errorf("repA1's segments: %d %v, want one segment with their 1 lead", code, out)
+		}
+		code, out = e.do("admin", "GET", "/api/leads/scores?segment=Software", "")
+		if items := out["items"].([]any); code != 200 || len(items) != 2 {
+			t.Errorf("leads of the segment: %d %v", code, out)
+		}
+		badSeg := fmt.Sprintf(`{"file": "seg.yaml", "source": %q}`, "name: X\nmatch:\n  - field: industri\n    equals: A\n")
+		if code, out := e.do("admin", "POST", "/api/leads/segments", badSeg); code != 400 || !strings.Contains(fmt.Sprint(out), "seg.yaml:3") {
+			t.Errorf("bad segment: %d %v", code, out)
+		}
 	})
 }
 
@@ -134,6 +155,9 @@ func TestLeadPages(t *testing.T) {
 			{"admin", "/leads/models", 200, []string{"inbound · version 1", `name="source"`, "Apply and rescore"}},
 			{"repA1", "/leads/models", 200, []string{"inbound · version 1"}},
 			{"admin", "/leads?grade=A&export=leads&format=csv", 200, []string{"Lead,Company,Source", "Lead rep.a1@example.com"}},
+			{"admin", "/leads/segments", 200, []string{`id="no-segments"`, "Save segment"}},
+			{"repA1", "/leads/segments", 200, []string{`id="no-segments"`}},
+			{"viewer", "/leads/segments", 403, nil},
 		} {
 			code, _, body := e.get(c.who, c.path)
 			if code != c.code {

@@ -55,6 +55,11 @@ func (srv *Server) handleLeadsPage(w http.ResponseWriter, r *http.Request) {
 		srv.render(w, r, http.StatusOK, "leads", map[string]any{"NoModel": true})
 		return
 	}
+	segments, err := leads.SegmentNames(r.Context(), srv.store)
+	if err != nil {
+		srv.pageError(w, r, err)
+		return
+	}
 	q.Limit = leadsListCap
 	list, v, err := leads.Scores(r.Context(), srv.store, p, q)
 	if err == nil && q.Model == "" {
@@ -102,7 +107,7 @@ func (srv *Server) handleLeadsPage(w http.ResponseWriter, r *http.Request) {
 		aucTile(rep),
 	}
 	srv.render(w, r, http.StatusOK, "leads", map[string]any{"T": ts.views(r), "Charts": charts, "Tiles": tiles, "Q": q, "Models": active,
-		"Version": v, "Shown": len(list), "Capped": len(list) == leadsListCap, "Report": rep, "Grades": v.Model().Doc.Grades})
+		"Version": v, "Segments": segments, "Shown": len(list), "Capped": len(list) == leadsListCap, "Report": rep, "Grades": v.Model().Doc.Grades})
 }
 
 func ratio(a, b int64) *float64 {

@@ -40,6 +40,7 @@ var views = map[string][]string{
 	"leads":          {"leads.html"},
 	"lead":           {"lead.html"},
 	"scoring_models": {"scoring_models.html"},
+	"segments":       {"segments.html"},
 }
 
 var sharedTemplates = []string{"layout.html", "components.html"}

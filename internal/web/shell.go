@@ -45,6 +45,7 @@ var navigation = []navSection{
 	{"Leads", []navItem{
 		{"/leads", "Leads", seesIndividuals, nil},
 		{"/leads/models", "Scoring models", seesIndividuals, nil},
+		{"/leads/segments", "Segments", seesIndividuals, nil},
 	}},
 	{"Data", []navItem{
 		{"/quality", "Data quality", anyRole, nil},

@@ -1,0 +1,304 @@
+package leads
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/quarterdeck/quarterdeck/internal/crm"
+	"github.com/quarterdeck/quarterdeck/internal/definition"
+	"github.com/quarterdeck/quarterdeck/internal/rules"
+	"github.com/quarterdeck/quarterdeck/internal/store"
+)
+
+// SegmentDoc is an ICP segment as written in YAML: a saved filter on lead
+// fields, e.g. "software, 200-2,000 employees, North America". A lead is in
+// the segment when every test of Match holds.
+type SegmentDoc struct {
+	Name        string        `yaml:"name" json:"name"`
+	Description string        `yaml:"description" json:"description,omitempty"`
+	Match       []SegmentTest `yaml:"match" json:"match"`
+}
+
+// SegmentTest is one condition of a segment: a field test or an expression.
+type SegmentTest struct {
+	rules.Test `yaml:",inline"`
+	When       string `yaml:"when" json:"when,omitempty"`
+}
+
+// Segment is a stored, compiled segment.
+type Segment struct {
+	ID        int64      `json:"id"`
+	Name      string     `json:"name"`
+	Doc       SegmentDoc `json:"definition"`
+	Source    string     `json:"source,omitempty"`
+	UpdatedAt time.Time  `json:"updated_at"`
+	conds     []*rules.Condition
+}
+
+// Matches reports whether the lead is in the segment.
+func (sg *Segment) Matches(r rules.Record) bool {
+	for _, c := range sg.conds {
+		if !c.Match(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// segmentFields are what a segment may test: lead fields, not other
+// segments (membership would depend on the order segments are evaluated).
+var segmentFields = func() rules.Fields {
+	f := rules.Fields{}
+	for k, v := range LeadFields {
+		if k != "segments" {
+			f[k] = v
+		}
+	}
+	return f
+}()
+
+// ParseSegment reads and validates a segment definition.
+func ParseSegment(file string, data []byte) (*Segment, error) {
+	var doc SegmentDoc
+	d, err := definition.Decode(file, data, &doc)
+	if err != nil {
+		return nil, err
+	}
+	doc.Name = strings.TrimSpace(doc.Name)
+	d.Require(doc.Name != "" && len(doc.Name) <= maxNameLen, "name", fmt.Sprintf("a segment needs a name of at most %d characters", maxNameLen))
+	d.Require(len(doc.Match) > 0, "match", "a segment needs at least one test (field: with an operator, or when:)")
+	sg := &Segment{Name: doc.Name, Doc: doc, Source: string(data)}
+	for i, t := range doc.Match {
+		if c := compileCondition(d, fmt.Sprintf("match[%d]", i), t.Test, t.When, segmentFields, false); c != nil {
+			sg.conds = append(sg.conds, c)
+		}
+	}
+	if err := d.Err(); err != nil {
+		return nil, err
+	}
+	return sg, nil
+}
+
+// SaveSegment stores a segment (a new one, or the new definition of the
+// segment of that name) and works out its members again. When an active
+// scoring model tests segment membership, every lead is rescored, in the
+// same transaction. Only ops and admin save segments; it is audited.
+func SaveSegment(ctx context.Context, s *store.Store, p crm.Principal, file string, data []byte, now time.Time) (*Segment, error) {
+	if !p.Role.SeesAll() {
+		return nil, crm.ErrForbidden
+	}
+	sg, err := ParseSegment(file, data)
+	if err != nil {
+		return nil, err
+	}
+	sg.UpdatedAt = now
+	vs, err := Active(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	// The bulk session's writes are not seen by other connections until it
+	// commits: rescoring works from this list, with the new definition.
+	segs, err := loadSegments(ctx, s.DB())
+	if err != nil {
+		return nil, err
+	}
+	segs = slices.DeleteFunc(segs, func(o *Segment) bool { return o.Name == sg.Name })
+	segs = append(segs, sg)
+	err = s.WithBulk(ctx, func(b *store.Bulk) error {
+		var id int64
+		switch err := b.QueryRow(ctx, `SELECT id FROM lead_segments WHERE name = $1`, sg.Name).Scan(&id); {
+		case err == sql.ErrNoRows:
+			if id, err = b.AllocIDs(ctx, 1); err != nil {
+				return err
+			}
+			if _, err := b.Exec(ctx, `INSERT INTO lead_segments (id, name, description, source, updated_by, updated_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+				id, sg.Name, sg.Doc.Description, sg.Source, actor(p), now); err != nil {
+				return fmt.Errorf("store the segment: %w", err)
+			}
+		case err != nil:
+			return err
+		default:
+			if _, err := b.Exec(ctx, `UPDATE lead_segments SET description = $1, source = $2, updated_by = $3, updated_at = $4 WHERE id = $5`,
+				sg.Doc.Description, sg.Source, actor(p), now, id); err != nil {
+				return fmt.Errorf("store the segment: %w", err)
+			}
+		}
+		sg.ID = id
+		if err := b.Audit(ctx, p, "save", "lead_segment", id, nil, sg.Doc); err != nil {
+			return err
+		}
+		if usesSegments(vs) { // the active versions' scores depend on membership: all again
+			for _, t := range []string{"lead_score_log", "lead_scores"} {
+				if _, err := b.Exec(ctx, `DELETE FROM `+t+` WHERE model_id IN (`+versionIDs(vs)+`)`); err != nil {
+					return fmt.Errorf("clear %s: %w", t, err)
+				}
+			}
+			_, err := rescore(ctx, s, b, vs, segs, now)
+			return err
+		}
+		if _, err := b.Exec(ctx, `DELETE FROM lead_segment_members WHERE segment_id = $1`, id); err != nil {
+			return err
+		}
+		subjects, errp := streamSubjects(ctx, s.DB(), nil)
+		members := func(yield func([]any, error) bool) {
+			for sub := range subjects {
+				if sg.Matches(sub.Record) && !yield([]any{id, sub.ID}, nil) {
+					return
+				}
+			}
+		}
+		if _, err := b.Load(ctx, "lead_segment_members", []string{"segment_id", "lead_id"}, members); err != nil {
+			return fmt.Errorf("segment members: %w", err)
+		}
+		return *errp
+	})
+	if err != nil {
+		return nil, err
+	}
+	return sg, nil
+}
+
+// DeleteSegment removes a segment and its membership.
+func DeleteSegment(ctx context.Context, s *store.Store, p crm.Principal, id int64) error {
+	if !p.Role.SeesAll() {
+		return crm.ErrForbidden
+	}
+	return s.WithBulk(ctx, func(b *store.Bulk) error {
+		res, err := b.Exec(ctx, `DELETE FROM lead_segments WHERE id = $1`, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("segment %d: %w", id, crm.ErrNotFound)
+		}
+		if _, err := b.Exec(ctx, `DELETE FROM lead_segment_members WHERE segment_id = $1`, id); err != nil {
+			return err
+		}
+		return b.Audit(ctx, p, "delete", "lead_segment", id, nil, nil)
+	})
+}
+
+func actor(p crm.Principal) *int64 {
+	if p.UserID == 0 {
+		return nil
+	}
+	return &p.UserID
+}
+
+// usesSegments reports whether any model tests segment membership.
+func usesSegments(vs []*Version) bool {
+	for _, v := range vs {
+		if strings.Contains(v.Source, "segments") {
+			return true
+		}
+	}
+	return false
+}
+
+// loadSegments reads every segment, compiled.
+func loadSegments(ctx context.Context, db *sql.DB) ([]*Segment, error) {
+	rows, err := db.QueryContext(ctx, `SELECT id, name, source, updated_at FROM lead_segments ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("segments: %w", err)
+	}
+	defer rows.Close()
+	var out []*Segment
+	for rows.Next() {
+		var id int64
+		var name, source string
+		var at time.Time
+		if err := rows.Scan(&id, &name, &source, &at); err != nil {
+			return nil, err
+		}
+		sg, err := ParseSegment(name+".yaml", []byte(source))
+		if err != nil {
+			return nil, fmt.Errorf("stored segment %q no longer loads: %w", name, err)
+		}
+		sg.ID, sg.UpdatedAt = id, at
+		out = append(out, sg)
+	}
+	return out, rows.Err()
+}
+
+// SegmentStats is a segment with how its visible leads do.
+type SegmentStats struct {
+	*Segment
+	Leads        int64    `json:"leads"`
+	Converted    int64    `json:"converted"`
+	Disqualified int64    `json:"disqualified"`
+	Conversion   *float64 `json:"conversion"`
+	AvgScore     *float64 `json:"avg_score"`
+	Model        string   `json:"model,omitempty"`
+}
+
+// Segments lists the segments with the count, conversion and average score
+// (under the general scoring model) of the leads p may see in each.
+func Segments(ctx context.Context, s *store.Store, p crm.Principal) ([]SegmentStats, error) {
+	f, err := s.OwnerFilter(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	if !f.Individuals() {
+		return nil, crm.ErrForbidden
+	}
+	segs, err := loadSegments(ctx, s.DB())
+	if err != nil {
+		return nil, err
+	}
+	var modelID int64
+	var model string
+	if v, err := pickVersion(ctx, s, 0, ""); err == nil {
+		modelID, model = v.ID, v.Name
+	}
+	out := make([]SegmentStats, len(segs))
+	for i, sg := range segs {
+		st := SegmentStats{Segment: sg, Model: model}
+		var avg sql.NullFloat64
+		err := s.DB().QueryRowContext(ctx, `SELECT COUNT(*),
+				COUNT(CASE WHEN l.status = 'converted' THEN 1 END), COUNT(CASE WHEN l.status = 'disqualified' THEN 1 END), AVG(sc.score)
+			FROM lead_segment_members m JOIN leads l ON l.id = m.lead_id
+			LEFT JOIN lead_scores sc ON sc.lead_id = l.id AND sc.model_id = $2
+			WHERE m.segment_id = $1 AND `+f.Condition("l.owner_id"), sg.ID, modelID).Scan(&st.Leads, &st.Converted, &st.Disqualified, &avg)
+		if err != nil {
+			return nil, fmt.Errorf("segment %s: %w", sg.Name, err)
+		}
+		if d := st.Converted + st.Disqualified; d > 0 {
+			c := float64(st.Converted) / float64(d)
+			st.Conversion = &c
+		}
+		if avg.Valid {
+			st.AvgScore = &avg.Float64
+		}
+		out[i] = st
+	}
+	return out, nil
+}
+
+// SegmentByName finds a segment.
+func SegmentByName(ctx context.Context, s *store.Store, p crm.Principal, name string) (*Segment, error) {
+	if !p.Role.Valid() || p.Role == crm.RoleViewer {
+		return nil, crm.ErrForbidden
+	}
+	segs, err := loadSegments(ctx, s.DB())
+	if err != nil {
+		return nil, err
+	}
+	if i := slices.IndexFunc(segs, func(sg *Segment) bool { return sg.Name == name }); i >= 0 {
+		return segs[i], nil
+	}
+	return nil, fmt.Errorf("segment %q: %w", name, crm.ErrNotFound)
+}
+
+// SegmentNames lists the segments' names, for filters.
+func SegmentNames(ctx context.Context, s *store.Store) ([]string, error) {
+	segs, err := loadSegments(ctx, s.DB())
+	names := make([]string, len(segs))
+	for i, sg := range segs {
+		names[i] = sg.Name
+	}
+	return names, err
+}
