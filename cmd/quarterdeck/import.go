@@ -10,6 +10,8 @@ import (
 
 	"github.com/quarterdeck/quarterdeck/internal/crm"
 	"github.com/quarterdeck/quarterdeck/internal/importer"
+	"github.com/quarterdeck/quarterdeck/internal/leads"
+	"github.com/quarterdeck/quarterdeck/internal/store"
 	"github.com/spf13/cobra"
 )
 
@@ -65,6 +67,10 @@ rejected rows (with reasons) to --rejects (default: rejects.csv).`,
 				err = crm.Invalid("import", "format", fmt.Sprintf("%q: give --format salesforce or hubspot, or --mapping FILE", format))
 			}
 			bar.done()
+			scored, scoreErr := rescoreImported(cmd, s, res, err)
+			if scoreErr != nil {
+				return fmt.Errorf("the import is stored, but scoring its leads failed (run quarterdeck leads score): %w", scoreErr)
+			}
 			if asJSON && (err == nil || errors.Is(err, crm.ErrInvalid)) && res.Source != "" {
 				if encErr := writeJSON(c.stdout, res); encErr != nil {
 					return encErr
@@ -80,6 +86,9 @@ rejected rows (with reasons) to --rejects (default: rejects.csv).`,
 				if res.Rejected > 0 && rejects != "" {
 					fmt.Fprintf(c.stdout, "rejected rows and reasons: %s\n", rejects)
 				}
+				if scored > 0 {
+					fmt.Fprintf(c.stdout, "%d leads scored again with the active scoring models\n", scored)
+				}
 			}
 			return err
 		},
@@ -93,6 +102,15 @@ rejected rows (with reasons) to --rejects (default: rejects.csv).`,
 	f.BoolVar(&opt.DryRun, "dry-run", false, "check everything, store nothing")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	return cmd
+}
+
+// rescoreImported scores every lead again when an import stored leads or
+// lead events, so scores follow imports as they follow API writes.
+func rescoreImported(cmd *cobra.Command, s *store.Store, res importer.Result, importErr error) (int64, error) {
+	if importErr != nil || !res.Committed || res.PerEntity["leads"]+res.PerEntity["lead_events"] == 0 {
+		return 0, nil
+	}
+	return leads.RescoreAll(cmd.Context(), s, crm.System, time.Now().UTC())
 }
 
 // detectFormat guesses the export from its file names.

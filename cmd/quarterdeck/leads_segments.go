@@ -166,4 +166,3 @@ func (c cli) segmentsDeleteCommand() *cobra.Command {
 	cmd.Flags().StringVar(&as, "as", "", "delete as this user (email); ops or admin")
 	return cmd
 }
-
