@@ -20,7 +20,7 @@ func (c cli) leadsModelCommand() *cobra.Command {
 		Use:   "model",
 		Short: "Scoring models: apply a YAML model (a new version, every lead rescored), list versions, show one",
 	}
-	cmd.AddCommand(c.leadsModelApplyCommand(), c.leadsModelListCommand(), c.leadsModelShowCommand())
+	cmd.AddCommand(c.leadsModelApplyCommand(), c.leadsModelListCommand(), c.leadsModelShowCommand(), c.leadsModelReportCommand())
 	return cmd
 }
 
@@ -161,6 +161,57 @@ func (c cli) leadsModelShowCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&as, "as", "", "show as this user (email)")
+	return cmd
+}
+
+func (c cli) leadsModelReportCommand() *cobra.Command {
+	var as, model string
+	var version int64
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "report",
+		Short: "How a model's grades turned out, and the AUC of its score over decided leads",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, _, err := c.openStore(cmd)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			p, err := principalFor(cmd, s, as)
+			if err != nil {
+				return err
+			}
+			rep, err := leads.Report(cmd.Context(), s, p, version, model)
+			if err != nil {
+				return err
+			}
+			rep.Version.Source = ""
+			if asJSON {
+				return writeJSON(c.stdout, rep)
+			}
+			fmt.Fprintf(c.stdout, "%s version %d: %d leads scored, %d marketing-qualified\n", rep.Version.Name, rep.Version.Version, rep.Leads, rep.MQLs)
+			if rep.AUC != nil {
+				fmt.Fprintf(c.stdout, "AUC of the score %.3f %s\n", *rep.AUC, rep.AUCNote)
+			} else {
+				fmt.Fprintf(c.stdout, "AUC: %s\n", rep.AUCNote)
+			}
+			tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+			fmt.Fprintln(tw, "GRADE\tLEADS\tAVG SCORE\tCONVERTED\tDISQUALIFIED\tOPEN\tCONVERSION\t")
+			for _, g := range rep.Grades {
+				conv := "-"
+				if g.Conversion != nil {
+					conv = fmt.Sprintf("%.1f%%", 100**g.Conversion)
+				}
+				fmt.Fprintf(tw, "%s\t%d\t%.1f\t%d\t%d\t%d\t%s\t\n", g.Grade, g.Leads, g.AvgScore, g.Converted, g.Disqualified, g.Open, conv)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().StringVar(&as, "as", "", "over the leads this user (email) may see")
+	cmd.Flags().StringVar(&model, "model", "", "the active version of this model (default: the one scoring the most leads)")
+	cmd.Flags().Int64Var(&version, "version", 0, "a version id, old ones too")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }
 

@@ -159,8 +159,8 @@ func (d *Doc) Err() error {
 
 var (
 	yamlLine     = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
-	unknownField = regexp.MustCompile(`^field (\S+) not found in type \S+$`)
-	wrongType    = regexp.MustCompile("^cannot unmarshal !!(\\w+) `(.*)` into (\\S+)$")
+	unknownField = regexp.MustCompile(`^field (\S+) not found in type .+$`)
+	wrongType    = regexp.MustCompile("^cannot unmarshal !!(\\w+) `(.*)` into (.+)$")
 )
 
 // yamlProblem turns one of yaml.v3's messages into a Problem with a field
@@ -209,7 +209,7 @@ func goTypeWord(t string) string {
 		return "text"
 	case strings.HasPrefix(t, "[]"):
 		return "a list"
-	case strings.HasPrefix(t, "map"), strings.Contains(t, "."):
+	case strings.HasPrefix(t, "map"), strings.HasPrefix(t, "struct"), strings.Contains(t, "."):
 		return "a map of fields"
 	}
 	return t

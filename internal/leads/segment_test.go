@@ -104,3 +104,22 @@ func TestSegmentsAndScoring(t *testing.T) {
 		}
 	})
 }
+
+func FuzzParseSegment(f *testing.F) {
+	for _, name := range []string{"icp-mid-market-tech.yaml", "enterprise-regulated.yaml"} {
+		if data, err := os.ReadFile("../../examples/segments/" + name); err == nil {
+			f.Add(data)
+		}
+	}
+	f.Add([]byte(segment))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		sg, err := leads.ParseSegment("fuzz.yaml", data)
+		if err != nil {
+			if !errors.Is(err, crm.ErrInvalid) {
+				t.Fatalf("error %v does not match ErrInvalid", err)
+			}
+			return
+		}
+		sg.Matches(leads.NewSubject(&crm.Lead{}, nil, nil).Record) // an empty lead must not panic
+	})
+}

@@ -62,7 +62,11 @@ func Compile(src string, fields Fields) (*Condition, error) {
 	if src == "" {
 		return nil, fmt.Errorf("the expression is empty")
 	}
-	prog, err := expr.Compile(src, expr.Env(sampleEnv(fields)), expr.AsBool())
+	prog, err := expr.Compile(src, expr.Env(sampleEnv(fields)), expr.AsBool(),
+		expr.Function("days_since", func(args ...any) (any, error) {
+			t, _ := args[0].(time.Time)
+			return daysSince(t), nil
+		}, new(func(time.Time) float64)))
 	if err != nil {
 		return nil, fmt.Errorf("%s", firstLine(err.Error()))
 	}
@@ -98,7 +102,6 @@ func sampleEnv(fields Fields) map[string]any {
 			env[name] = map[string]any{}
 		}
 	}
-	env["days_since"] = func(t time.Time) float64 { return daysSince(t) }
 	return env
 }
 
