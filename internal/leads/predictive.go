@@ -592,9 +592,10 @@ type PredictionQuery struct {
 	Limit int  // 0: all
 }
 
-// Predictions lists the leads p may see with their probability, highest
-// first: a rep their own leads, a manager their team's, ops all; not the
-// viewer.
+// Predictions lists the leads p may see with their probability: the leads
+// not yet decided first (whom to call), then the decided ones, each highest
+// first. A rep sees their own leads, a manager their team's, ops all; the
+// viewer none.
 func Predictions(ctx context.Context, s *store.Store, p crm.Principal, q PredictionQuery) ([]LeadPrediction, error) {
 	if err := mayReadPredictions(p); err != nil {
 		return nil, err
@@ -621,7 +622,7 @@ func predictions(ctx context.Context, s *store.Store, where string, args []any, 
 	rows, err := s.DB().QueryContext(ctx, `SELECT lp.lead_id, TRIM(l.first_name || ' ' || l.last_name), l.company, l.status, l.owner_id,
 		lp.run_id, lp.probability, lp.decided, lp.factors, r.trained_at
 		FROM lead_predictions lp JOIN leads l ON l.id = lp.lead_id JOIN lead_prediction_runs r ON r.id = lp.run_id
-		`+where+` ORDER BY lp.probability DESC, lp.lead_id`+lim, args...)
+		`+where+` ORDER BY lp.decided, lp.probability DESC, lp.lead_id`+lim, args...)
 	if err != nil {
 		return nil, fmt.Errorf("lead predictions: %w", err)
 	}
