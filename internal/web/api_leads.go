@@ -37,6 +37,7 @@ func (srv *Server) leadRoutes() {
 	m.HandleFunc("GET /leads/models", srv.requirePage(srv.handleModelsPage))
 	m.HandleFunc("POST /leads/models", srv.requirePage(srv.handleApplyModelPage))
 	srv.segmentRoutes()
+	srv.predictiveRoutes()
 }
 
 // rescoreLead scores a lead again after it or one of its events was

@@ -246,12 +246,18 @@ func (srv *Server) handleLeadPage(w http.ResponseWriter, r *http.Request) {
 		evt.Rows = append(evt.Rows, []export.Cell{export.TextCell(e.OccurredAt.Format("2006-01-02 15:04")), export.TextCell(e.Kind), export.TextCell(e.Detail)})
 	}
 	ts.add(evt, tableOpts{PageSize: 25})
+	// Predictive scoring (page_predictive.go): the chance to convert, when the latest run scored the lead.
+	prediction, err := srv.leadPrediction(r, id, &ts)
+	if err != nil {
+		srv.pageError(w, r, err)
+		return
+	}
 	views := addCharts(r, &ts, charts)
 	if srv.serveExport(w, r, fmt.Sprintf("lead-%d", id), ts) {
 		return
 	}
 	srv.render(w, r, http.StatusOK, "lead", map[string]any{"L": l, "Name": leadName(l), "Facts": leadFacts(l), "Tiles": tiles,
-		"Charts": views, "T": ts.views(r), "Scores": ex})
+		"Charts": views, "T": ts.views(r), "Scores": ex, "Prediction": prediction})
 }
 
 func leadName(l *crm.Lead) string {
