@@ -114,6 +114,9 @@ func (c cli) generateDemo(cmd *cobra.Command, cfg Config, dc demo.Config) (demo.
 	if sum.Scored, err = demo.ApplyScoring(cmd.Context(), s, now); err != nil {
 		return sum, err
 	}
+	if sum.Counts["lead_predictions"], err = demo.TrainPredictive(cmd.Context(), s, now); err != nil {
+		return sum, err
+	}
 	// An accuracy history from day one: the snapshots the last months'
 	// first days would have taken, replayed from the stage history, and
 	// today's. At the large sizes none, to keep the demo within its minute:
@@ -133,7 +136,8 @@ func (c cli) generateDemo(cmd *cobra.Command, cfg Config, dc demo.Config) (demo.
 func (c cli) printDemo(sum demo.Summary) {
 	fmt.Fprintf(c.stdout, "Demo organisation ready in %s: %d opportunities, %d activities, %d accounts, %d leads.\n\n",
 		sum.Elapsed.Round(time.Millisecond), sum.Counts["opportunities"], sum.Counts["activities"], sum.Counts["accounts"], sum.Counts["leads"])
-	fmt.Fprintf(c.stdout, "%d forecast calls submitted; forecast snapshots of %d days taken; %d leads scored.\n\n", sum.Calls, sum.Snapshots, sum.Scored)
+	fmt.Fprintf(c.stdout, "%d forecast calls submitted; forecast snapshots of %d days taken; %d leads scored; %d given a predicted chance to convert.\n\n",
+		sum.Calls, sum.Snapshots, sum.Scored, sum.Counts["lead_predictions"])
 	tw := tabwriter.NewWriter(c.stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ROLE\tEMAIL\tPASSWORD\tSEES")
 	for _, l := range sum.Logins {
