@@ -19,6 +19,8 @@ import (
 // whole history and writes the why-log. QUARTERDECK_BENCH_LEADS leads
 // (default 10,000) with ten events each; QUARTERDECK_BENCH_ENGINE=postgres
 // runs it on PostgreSQL (QUARTERDECK_TEST_POSTGRES must be set).
+// QUARTERDECK_BENCH_DB=path keeps the generated DuckDB file and reuses it
+// when it already holds the leads.
 //
 //	QUARTERDECK_BENCH_LEADS=1000000 go test -run '^$' -bench Rescore -benchtime 3x ./internal/leads/
 //
@@ -33,17 +35,29 @@ func BenchmarkRescore(b *testing.B) {
 		}
 	}
 	var s *store.Store
-	switch e := os.Getenv("QUARTERDECK_BENCH_ENGINE"); e {
-	case "", "duckdb":
+	reuse := false
+	switch e, path := os.Getenv("QUARTERDECK_BENCH_ENGINE"), os.Getenv("QUARTERDECK_BENCH_DB"); {
+	case (e == "" || e == "duckdb") && path != "":
+		var err error
+		if s, err = store.Open(ctx, path, nil); err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { s.Close() })
+		var have int
+		s.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM leads`).Scan(&have)
+		reuse = have == n
+	case e == "" || e == "duckdb":
 		s = storetest.OpenDuckDB(b)
-	case "postgres":
+	case e == "postgres":
 		s = storetest.OpenPostgres(b)
 	default:
 		b.Fatalf("QUARTERDECK_BENCH_ENGINE=%q: want duckdb or postgres", e)
 	}
-	start := time.Now()
-	generateLeads(b, s, n, 10)
-	b.Logf("generated %d leads with %d events on %s in %v", n, 10*n, s.Engine(), time.Since(start).Round(time.Millisecond))
+	if !reuse {
+		start := time.Now()
+		generateLeads(b, s, n, 10)
+		b.Logf("generated %d leads with %d events on %s in %v", n, 10*n, s.Engine(), time.Since(start).Round(time.Millisecond))
+	}
 	doc, err := os.ReadFile("../../examples/scoring/inbound.yaml")
 	if err != nil {
 		b.Fatal(err)

@@ -107,7 +107,22 @@ type compiledRule struct {
 const maxNameLen = 200
 
 // Parse reads and validates a scoring model; file names it in messages.
+// A compiled model is read-only, so the last ones parsed are kept and
+// shared: rescoring one lead on every write must not compile the active
+// models' expressions again each time.
 func Parse(file string, data []byte) (*Model, error) {
+	key := file + "\x00" + string(data)
+	if m, ok := parsed.get(key); ok {
+		return m.(*Model), nil
+	}
+	m, err := parse(file, data)
+	if err == nil {
+		parsed.put(key, m)
+	}
+	return m, err
+}
+
+func parse(file string, data []byte) (*Model, error) {
 	var doc ModelDoc
 	d, err := definition.Decode(file, data, &doc)
 	if err != nil {

@@ -61,8 +61,24 @@ var segmentFields = func() rules.Fields {
 	return f
 }()
 
-// ParseSegment reads and validates a segment definition.
+// ParseSegment reads and validates a segment definition. Like Parse, it
+// keeps the last compiled segments; each call returns its own copy, whose
+// ID and time the caller sets.
 func ParseSegment(file string, data []byte) (*Segment, error) {
+	key := file + "\x00" + string(data)
+	if sg, ok := parsed.get(key); ok {
+		c := *sg.(*Segment)
+		return &c, nil
+	}
+	sg, err := parseSegment(file, data)
+	if err == nil {
+		c := *sg
+		parsed.put(key, &c)
+	}
+	return sg, err
+}
+
+func parseSegment(file string, data []byte) (*Segment, error) {
 	var doc SegmentDoc
 	d, err := definition.Decode(file, data, &doc)
 	if err != nil {

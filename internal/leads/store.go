@@ -204,8 +204,15 @@ func RescoreLeads(ctx context.Context, s *store.Store, ids []int64, asOf time.Ti
 	if err != nil || len(vs)+len(segs) == 0 {
 		return err
 	}
-	in := idList(ids)
-	subjects, err := loadSubjects(ctx, s.DB(), `WHERE l.id IN (`+in+`)`, `WHERE e.lead_id IN (`+in+`)`, kindsOf(vs))
+	// One lead (every API write) is an equality, which both engines answer
+	// from the lead_id index; IN lists may scan.
+	leadIs := func(col string) string {
+		if len(ids) == 1 {
+			return fmt.Sprintf("%s = %d", col, ids[0])
+		}
+		return col + " IN (" + idList(ids) + ")"
+	}
+	subjects, err := loadSubjects(ctx, s.DB(), `WHERE `+leadIs("l.id"), `WHERE `+leadIs("e.lead_id"), kindsOf(vs))
 	if err != nil {
 		return err
 	}
@@ -214,12 +221,14 @@ func RescoreLeads(ctx context.Context, s *store.Store, ids []int64, asOf time.Ti
 			if len(vs) == 0 {
 				break
 			}
-			if _, err := b.Exec(ctx, `DELETE FROM `+t+` WHERE lead_id IN (`+in+`) AND model_id IN (`+versionIDs(vs)+`)`); err != nil {
+			if _, err := b.Exec(ctx, `DELETE FROM `+t+` WHERE `+leadIs("lead_id")+` AND model_id IN (`+versionIDs(vs)+`)`); err != nil {
 				return fmt.Errorf("clear %s: %w", t, err)
 			}
 		}
-		if _, err := b.Exec(ctx, `DELETE FROM lead_segment_members WHERE lead_id IN (`+in+`)`); err != nil {
-			return fmt.Errorf("clear the segment members: %w", err)
+		if len(segs) > 0 {
+			if _, err := b.Exec(ctx, `DELETE FROM lead_segment_members WHERE `+leadIs("lead_id")); err != nil {
+				return fmt.Errorf("clear the segment members: %w", err)
+			}
 		}
 		return write(ctx, b, pipeline(ctx, vs, segs, slices.Values(subjects), asOf), asOf, nil)
 	})
@@ -545,8 +554,10 @@ func loadSubjects(ctx context.Context, db *sql.DB, leadWhere, eventWhere string,
 	}
 	byLead := map[int64][]crm.LeadEvent{}
 	if len(kinds) > 0 && len(leads) > 0 {
+		// The kinds are filtered here, not in SQL: a condition beside the
+		// lead id keeps DuckDB from answering from the lead_id index.
 		es, err := db.QueryContext(ctx, `SELECT e.lead_id, e.id, e.kind, e.occurred_at, e.detail FROM lead_events e `+eventWhere+
-			` AND e.kind IN (`+quoteList(kinds)+`) ORDER BY e.lead_id, e.occurred_at, e.id`)
+			` ORDER BY e.lead_id, e.occurred_at, e.id`)
 		if err != nil {
 			return nil, fmt.Errorf("read lead events: %w", err)
 		}
@@ -556,7 +567,9 @@ func loadSubjects(ctx context.Context, db *sql.DB, leadWhere, eventWhere string,
 			if err := es.Scan(&e.LeadID, &e.ID, &e.Kind, &e.OccurredAt, &e.Detail); err != nil {
 				return nil, err
 			}
-			byLead[e.LeadID] = append(byLead[e.LeadID], e)
+			if slices.Contains(kinds, e.Kind) {
+				byLead[e.LeadID] = append(byLead[e.LeadID], e)
+			}
 		}
 		if err := es.Err(); err != nil {
 			return nil, err

@@ -177,6 +177,9 @@ func loginToDemo(t *testing.T, bctx context.Context, pick func(demo.Login) bool)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := demo.ApplyScoring(context.Background(), s, time.Now().UTC()); err != nil {
+		t.Fatal(err)
+	}
 	var who demo.Login
 	for _, l := range sum.Logins {
 		if who.Email == "" && pick(l) {
