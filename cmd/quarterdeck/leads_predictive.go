@@ -157,11 +157,14 @@ func (c cli) leadsPredictiveLeadCommand() *cobra.Command {
 	return cmd
 }
 
-// factorText is a factor as read: "custom.tags = Will revert" or
-// "events.email_opened = 3".
+// factorText is a factor as read: "custom.tags = Will revert",
+// "events.email_opened = 3", "annual_revenue = 653100000".
 func factorText(name, value string) string {
 	if strings.Contains(name, " = ") {
 		return name
+	}
+	if x, err := strconv.ParseFloat(value, 64); err == nil {
+		value = strconv.FormatFloat(x, 'f', -1, 64)
 	}
 	return name + " = " + value
 }

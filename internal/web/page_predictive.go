@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -65,6 +66,7 @@ func (srv *Server) renderPredictive(w http.ResponseWriter, r *http.Request, stat
 	data["Tiles"], data["Charts"], data["T"] = predictiveTiles(run), charts, ts.views(r)
 	data["Shown"], data["Capped"] = len(list), len(list) == leadsListCap
 	data["Trained"] = r.URL.Query().Get("trained") == strconv.FormatInt(run.ID, 10)
+	data["Patterns"] = strings.Join(run.Options.Exclude, ",") != strings.Join(run.Excluded, ",") // a pattern matched more than its name
 	srv.render(w, r, status, "predictive", data)
 }
 
@@ -208,16 +210,31 @@ func predictionsTable(list []leads.LeadPrediction) export.Table {
 	return t
 }
 
-// factorLabel is a factor as read: "custom.tags = Will revert" or
-// "events.email_opened = 3".
+// factorLabel is a factor as read: "custom.tags = Will revert",
+// "events.email_opened = 3", "annual_revenue = 653,100,000".
 func factorLabel(name, value string) string {
 	if strings.Contains(name, " = ") {
 		return name
 	}
+	if x, err := strconv.ParseFloat(value, 64); err == nil && x == math.Trunc(x) && math.Abs(x) < 1e15 {
+		value = export.CountCell(int64(x)).Display
+	} else if err == nil {
+		value = strconv.FormatFloat(x, 'f', -1, 64)
+	}
 	return name + " = " + value
 }
 
-func signed(x float64) string { return strconv.FormatFloat(x, 'f', 2, 64) }
+// signed is a contribution in log-odds with its sign: "+1.37", "-0.47".
+func signed(x float64) string {
+	switch s := strconv.FormatFloat(x, 'f', 2, 64); {
+	case s == "-0.00", s == "0.00":
+		return "0.00"
+	case strings.HasPrefix(s, "-"):
+		return s
+	default:
+		return "+" + s
+	}
+}
 
 // leadPrediction is the lead page's "Chance to convert": its tile, with
 // the factors table added to ts; no tile when the latest run did not score
