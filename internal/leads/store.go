@@ -81,9 +81,10 @@ func Apply(ctx context.Context, s *store.Store, p crm.Principal, file string, da
 	return v, nil
 }
 
-// Active lists the active model versions, compiled, by name.
+// Active lists the active model versions, compiled, by name (without
+// their lead counts: this runs on every write of a lead).
 func Active(ctx context.Context, s *store.Store) ([]*Version, error) {
-	vs, err := versions(ctx, s.DB(), `WHERE active ORDER BY name`)
+	vs, err := queryVersions(ctx, s.DB(), "0", `WHERE active ORDER BY name`)
 	if err != nil {
 		return nil, err
 	}
@@ -133,9 +134,14 @@ func VersionByID(ctx context.Context, s *store.Store, p crm.Principal, id int64)
 }
 
 func versions(ctx context.Context, db *sql.DB, where string, args ...any) ([]*Version, error) {
+	return queryVersions(ctx, db, `(SELECT COUNT(*) FROM lead_scores s WHERE s.model_id = m.id)`, where, args...)
+}
+
+// queryVersions reads versions; leads is the SQL of their lead count
+// ("0" where it is not needed: counting a million scores takes milliseconds).
+func queryVersions(ctx context.Context, db *sql.DB, leads, where string, args ...any) ([]*Version, error) {
 	rows, err := db.QueryContext(ctx, `SELECT m.id, m.name, m.version, m.file, m.active, m.applied_by, m.applied_at, m.scored_at, m.source,
-		(SELECT COUNT(*) FROM lead_scores s WHERE s.model_id = m.id)
-		FROM scoring_models m `+where, args...)
+		`+leads+` FROM scoring_models m `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("scoring models: %w", err)
 	}
@@ -230,7 +236,11 @@ func RescoreLeads(ctx context.Context, s *store.Store, ids []int64, asOf time.Ti
 				return fmt.Errorf("clear the segment members: %w", err)
 			}
 		}
-		return write(ctx, b, pipeline(ctx, vs, segs, slices.Values(subjects), asOf), asOf, nil)
+		load := b.Load
+		if len(ids) <= 20 {
+			load = insertRows(b)
+		}
+		return writeWith(ctx, load, pipeline(ctx, vs, segs, slices.Values(subjects), asOf), asOf, nil)
 	})
 }
 
@@ -257,6 +267,13 @@ func rescore(ctx context.Context, s *store.Store, b *store.Bulk, vs []*Version, 
 	for _, v := range vs {
 		if _, err := b.Exec(ctx, `UPDATE scoring_models SET scored_at = $1 WHERE id = $2`, asOf, v.ID); err != nil {
 			return n, err
+		}
+	}
+	if b.Engine() == "postgres" {
+		// Millions of new rows: without fresh statistics the planner scans
+		// the whole why-log to rescore one lead until autovacuum comes by.
+		if _, err := b.Exec(ctx, `ANALYZE lead_score_log, lead_scores, lead_segment_members`); err != nil {
+			return n, fmt.Errorf("analyze the scores: %w", err)
 		}
 	}
 	return n, nil
@@ -348,6 +365,39 @@ func pipeline(ctx context.Context, vs []*Version, segs []*Segment, subjects iter
 // write loads the why-log lines, the scores and the segment members of
 // results. n, when given, counts the leads.
 func write(ctx context.Context, b *store.Bulk, results iter.Seq[[]scored], asOf time.Time, n *int64) error {
+	return writeWith(ctx, b.Load, results, asOf, n)
+}
+
+// loader writes rows to a table: the engine's bulk path (b.Load), or
+// insertRows for a handful.
+type loader func(ctx context.Context, table string, columns []string, rows iter.Seq2[[]any, error]) (int64, error)
+
+// insertRows writes rows with one multi-row INSERT: for the few rows of one
+// lead, setting up an Appender or a COPY costs more than the rows.
+func insertRows(b *store.Bulk) loader {
+	return func(ctx context.Context, table string, columns []string, rows iter.Seq2[[]any, error]) (int64, error) {
+		var args []any
+		var tuples []string
+		for row, err := range rows {
+			if err != nil {
+				return 0, err
+			}
+			ph := make([]string, len(row))
+			for i, v := range row {
+				args = append(args, v)
+				ph[i] = fmt.Sprintf("$%d", len(args))
+			}
+			tuples = append(tuples, "("+strings.Join(ph, ", ")+")")
+		}
+		if len(tuples) == 0 {
+			return 0, nil
+		}
+		_, err := b.Exec(ctx, `INSERT INTO `+table+` (`+strings.Join(columns, ", ")+`) VALUES `+strings.Join(tuples, ", "), args...)
+		return int64(len(tuples)), err
+	}
+}
+
+func writeWith(ctx context.Context, load loader, results iter.Seq[[]scored], asOf time.Time, n *int64) error {
 	var scores []scoreRow
 	var members [][2]int64
 	lines := func(yield func([]any, error) bool) {
@@ -373,7 +423,7 @@ func write(ctx context.Context, b *store.Bulk, results iter.Seq[[]scored], asOf 
 			}
 		}
 	}
-	if _, err := b.Load(ctx, "lead_score_log", []string{"model_id", "lead_id", "part", "rule", "points", "raw_points", "cause", "event_id", "at_time"}, lines); err != nil {
+	if _, err := load(ctx, "lead_score_log", []string{"model_id", "lead_id", "part", "rule", "points", "raw_points", "cause", "event_id", "at_time"}, lines); err != nil {
 		return fmt.Errorf("write the why-log: %w", err)
 	}
 	rows := func(yield func([]any, error) bool) {
@@ -385,7 +435,7 @@ func write(ctx context.Context, b *store.Bulk, results iter.Seq[[]scored], asOf 
 			}
 		}
 	}
-	if _, err := b.Load(ctx, "lead_scores", []string{"model_id", "lead_id", "score", "fit", "engagement", "grade", "mql", "last_engaged_at", "scored_at"}, rows); err != nil {
+	if _, err := load(ctx, "lead_scores", []string{"model_id", "lead_id", "score", "fit", "engagement", "grade", "mql", "last_engaged_at", "scored_at"}, rows); err != nil {
 		return fmt.Errorf("write the scores: %w", err)
 	}
 	memberRows := func(yield func([]any, error) bool) {
@@ -397,7 +447,7 @@ func write(ctx context.Context, b *store.Bulk, results iter.Seq[[]scored], asOf 
 			}
 		}
 	}
-	if _, err := b.Load(ctx, "lead_segment_members", []string{"segment_id", "lead_id"}, memberRows); err != nil {
+	if _, err := load(ctx, "lead_segment_members", []string{"segment_id", "lead_id"}, memberRows); err != nil {
 		return fmt.Errorf("write the segment members: %w", err)
 	}
 	return nil
