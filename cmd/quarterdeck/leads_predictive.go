@@ -50,15 +50,11 @@ Needs at least 200 converted and 200 disqualified leads. Ops and admin only.`,
 		Example: `  quarterdeck leads predictive train --exclude 'custom.tags,custom.lead_quality,custom.lead_profile,custom.asymmetrique_*'`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, _, err := c.openStore(cmd)
+			s, p, err := c.openAs(cmd, as)
 			if err != nil {
 				return err
 			}
 			defer s.Close()
-			p, err := principalFor(cmd, s, as)
-			if err != nil {
-				return err
-			}
 			run, err := leads.TrainPredictive(cmd.Context(), s, p, leads.PredictiveOptions{Exclude: splitList(exclude), Factors: factors}, time.Now().UTC())
 			if err != nil {
 				return err
@@ -85,15 +81,11 @@ func (c cli) leadsPredictiveShowCommand() *cobra.Command {
 		Short: "The latest predictive training run: AUC with and without the excluded fields, Brier score, reliability",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, _, err := c.openStore(cmd)
+			s, p, err := c.openAs(cmd, as)
 			if err != nil {
 				return err
 			}
 			defer s.Close()
-			p, err := principalFor(cmd, s, as)
-			if err != nil {
-				return err
-			}
 			run, err := leads.LatestPredictive(cmd.Context(), s, p)
 			if err != nil {
 				return err
@@ -122,15 +114,11 @@ func (c cli) leadsPredictiveLeadCommand() *cobra.Command {
 			if err != nil {
 				return crm.Invalid("lead", "id", fmt.Sprintf("%q is not a lead id", args[0]))
 			}
-			s, _, err := c.openStore(cmd)
+			s, p, err := c.openAs(cmd, as)
 			if err != nil {
 				return err
 			}
 			defer s.Close()
-			p, err := principalFor(cmd, s, as)
-			if err != nil {
-				return err
-			}
 			lp, err := leads.PredictionFor(cmd.Context(), s, p, id)
 			if err != nil {
 				return err

@@ -55,15 +55,11 @@ changes nothing; every error names file, line and field. --check only validates.
 				fmt.Fprintf(c.stdout, "%d scoring model(s) valid\n", len(docs))
 				return nil
 			}
-			s, _, err := c.openStore(cmd)
+			s, p, err := c.openAs(cmd, as)
 			if err != nil {
 				return err
 			}
 			defer s.Close()
-			p, err := principalFor(cmd, s, as)
-			if err != nil {
-				return err
-			}
 			var out []*leads.Version
 			for _, d := range docs {
 				t0 := time.Now()
@@ -96,15 +92,11 @@ func (c cli) leadsModelListCommand() *cobra.Command {
 		Short: "Every applied version of every scoring model, the active ones marked",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, _, err := c.openStore(cmd)
+			s, p, err := c.openAs(cmd, as)
 			if err != nil {
 				return err
 			}
 			defer s.Close()
-			p, err := principalFor(cmd, s, as)
-			if err != nil {
-				return err
-			}
 			vs, err := leads.Versions(cmd.Context(), s, p)
 			if err != nil {
 				return err
@@ -143,15 +135,11 @@ func (c cli) leadsModelShowCommand() *cobra.Command {
 			if err != nil {
 				return crm.Invalid("scoring model", "id", fmt.Sprintf("%q is not a version id (see quarterdeck leads model list)", args[0]))
 			}
-			s, _, err := c.openStore(cmd)
+			s, p, err := c.openAs(cmd, as)
 			if err != nil {
 				return err
 			}
 			defer s.Close()
-			p, err := principalFor(cmd, s, as)
-			if err != nil {
-				return err
-			}
 			v, err := leads.VersionByID(cmd.Context(), s, p, id)
 			if err != nil {
 				return err
@@ -173,15 +161,11 @@ func (c cli) leadsModelReportCommand() *cobra.Command {
 		Short: "How a model's grades turned out, and the AUC of its score over decided leads",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, _, err := c.openStore(cmd)
+			s, p, err := c.openAs(cmd, as)
 			if err != nil {
 				return err
 			}
 			defer s.Close()
-			p, err := principalFor(cmd, s, as)
-			if err != nil {
-				return err
-			}
 			rep, err := leads.Report(cmd.Context(), s, p, version, model)
 			if err != nil {
 				return err
@@ -222,15 +206,11 @@ func (c cli) leadsScoreCommand() *cobra.Command {
 		Short: "Score every lead again with the active models as of now (decay moves on with time)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, _, err := c.openStore(cmd)
+			s, p, err := c.openAs(cmd, as)
 			if err != nil {
 				return err
 			}
 			defer s.Close()
-			p, err := principalFor(cmd, s, as)
-			if err != nil {
-				return err
-			}
 			t0 := time.Now()
 			n, err := leads.RescoreAll(cmd.Context(), s, p, time.Now().UTC())
 			if err != nil {
@@ -253,15 +233,11 @@ func (c cli) leadsListCommand() *cobra.Command {
 		Short: "Leads by score, highest first, under the active model (or --model NAME)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, _, err := c.openStore(cmd)
+			s, p, err := c.openAs(cmd, as)
 			if err != nil {
 				return err
 			}
 			defer s.Close()
-			p, err := principalFor(cmd, s, as)
-			if err != nil {
-				return err
-			}
 			list, v, err := leads.Scores(cmd.Context(), s, p, q)
 			if err != nil {
 				return err
@@ -312,15 +288,11 @@ func (c cli) leadsExplainCommand() *cobra.Command {
 			if err != nil {
 				return crm.Invalid("lead", "id", fmt.Sprintf("%q is not a lead id", args[0]))
 			}
-			s, _, err := c.openStore(cmd)
+			s, p, err := c.openAs(cmd, as)
 			if err != nil {
 				return err
 			}
 			defer s.Close()
-			p, err := principalFor(cmd, s, as)
-			if err != nil {
-				return err
-			}
 			ex, err := leads.Explain(cmd.Context(), s, p, id, version)
 			if err != nil {
 				return err

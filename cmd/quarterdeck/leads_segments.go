@@ -28,15 +28,11 @@ func (c cli) segmentsListCommand() *cobra.Command {
 		Short: "Each segment with its leads, conversion and average score (of the leads you may see)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, _, err := c.openStore(cmd)
+			s, p, err := c.openAs(cmd, as)
 			if err != nil {
 				return err
 			}
 			defer s.Close()
-			p, err := principalFor(cmd, s, as)
-			if err != nil {
-				return err
-			}
 			stats, err := leads.Segments(cmd.Context(), s, p)
 			if err != nil {
 				return err
@@ -85,15 +81,11 @@ func (c cli) segmentsSaveCommand() *cobra.Command {
 				}
 				docs = append(docs, data)
 			}
-			s, _, err := c.openStore(cmd)
+			s, p, err := c.openAs(cmd, as)
 			if err != nil {
 				return err
 			}
 			defer s.Close()
-			p, err := principalFor(cmd, s, as)
-			if err != nil {
-				return err
-			}
 			for i, data := range docs {
 				sg, err := leads.SaveSegment(cmd.Context(), s, p, args[i], data, time.Now().UTC())
 				if err != nil {
@@ -115,15 +107,11 @@ func (c cli) segmentsShowCommand() *cobra.Command {
 		Short: "Print a segment's YAML",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, _, err := c.openStore(cmd)
+			s, p, err := c.openAs(cmd, as)
 			if err != nil {
 				return err
 			}
 			defer s.Close()
-			p, err := principalFor(cmd, s, as)
-			if err != nil {
-				return err
-			}
 			sg, err := leads.SegmentByName(cmd.Context(), s, p, args[0])
 			if err != nil {
 				return err
@@ -143,15 +131,11 @@ func (c cli) segmentsDeleteCommand() *cobra.Command {
 		Short: "Delete a segment",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, _, err := c.openStore(cmd)
+			s, p, err := c.openAs(cmd, as)
 			if err != nil {
 				return err
 			}
 			defer s.Close()
-			p, err := principalFor(cmd, s, as)
-			if err != nil {
-				return err
-			}
 			sg, err := leads.SegmentByName(cmd.Context(), s, p, args[0])
 			if err != nil {
 				return err

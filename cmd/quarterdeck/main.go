@@ -126,6 +126,21 @@ func principalFor(cmd *cobra.Command, s *store.Store, as string) (crm.Principal,
 	return crm.Principal{UserID: u.ID, Role: u.Role}, nil
 }
 
+// openAs opens the store and works out the principal of --as (the system
+// without it); the caller closes the store.
+func (c cli) openAs(cmd *cobra.Command, as string) (*store.Store, crm.Principal, error) {
+	s, _, err := c.openStore(cmd)
+	if err != nil {
+		return nil, crm.Principal{}, err
+	}
+	p, err := principalFor(cmd, s, as)
+	if err != nil {
+		s.Close()
+		return nil, crm.Principal{}, err
+	}
+	return s, p, nil
+}
+
 // writeJSON prints v as indented JSON, as every --json does.
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
