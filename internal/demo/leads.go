@@ -225,8 +225,13 @@ func (g *gen) unconvertedLead(r *rng, j int, l *leadStub, buf []int) []int {
 		l.end = g.now
 	}
 	l.custom = campaign(g, l)
-	if l.status == lsDisqualified {
-		l.custom = `{"disqualify_reason":"` + disqualifyWhy[r.IntN(len(disqualifyWhy))] + `"}`
+	if l.status == lsDisqualified { // beside the campaign, not instead of it
+		why := `"disqualify_reason":"` + disqualifyWhy[r.IntN(len(disqualifyWhy))] + `"`
+		if l.custom == "" {
+			l.custom = "{" + why + "}"
+		} else {
+			l.custom = strings.TrimSuffix(l.custom, "}") + "," + why + "}"
+		}
 	}
 	return buf
 }
@@ -308,18 +313,23 @@ func (g *gen) emitLeads(r *rng, c int, leads []leadStub, out *chunkOut) {
 		// lead, then opens, clicks, visits and replies while it is worked.
 		r.seed(g.cfg.Seed, streamLead, l.key|1<<62)
 		ev := out.rows[tEvents]
+		// Leads that convert engage more, but not always and not only
+		// they: a model should find the signal, not read the outcome.
 		pre, post := 0, 0
 		switch l.status {
 		case lsConverted:
-			pre, post = 1, 1+r.IntN(2)
+			post = r.IntN(3)
+			if r.chance(0.55) {
+				pre = 1 + r.IntN(2)
+			}
 		case lsWorking, lsQualified:
 			post = r.IntN(3)
 		default:
-			if r.chance(0.25) {
-				post = 1
+			if r.chance(0.35) {
+				post = 1 + r.IntN(2)
 			}
 		}
-		if l.status != lsConverted && r.chance(0.2) {
+		if l.status != lsConverted && r.chance(0.3) {
 			pre = 1
 		}
 		for range pre {
