@@ -218,6 +218,15 @@ func (ds *demoSession) goTo(path, ready string) {
 	ds.step(chromedp.Navigate(ds.url+path), chromedp.WaitVisible(ready))
 }
 
+// follow clicks a link and waits until the page at path has loaded: a
+// selector the page before also has (the tiles) would match too early.
+func (ds *demoSession) follow(link, path, ready string) {
+	ds.t.Helper()
+	ds.step(chromedp.Click(link))
+	waitTrue(ds.t, ds.ctx, `location.pathname === "`+path+`" && document.readyState === "complete"`)
+	ds.step(chromedp.WaitVisible(ready))
+}
+
 func (ds *demoSession) text(sel string) string {
 	ds.t.Helper()
 	v, err := chromedp.Run(ds.ctx, chromedp.Text(sel))

@@ -15,8 +15,7 @@ import (
 func TestBrowserDashboard(t *testing.T) {
 	bctx, problems := newBrowser(t)
 	ds, _ := loginToDemo(t, bctx, func(l demo.Login) bool { return l.Role == crm.RoleManager && strings.Contains(l.Sees, "team ") })
-	ds.step(chromedp.Click(`nav a[href="/dashboard"]`),
-		chromedp.WaitVisible(`.tiles`))
+	ds.follow(`nav a[href="/dashboard"]`, "/dashboard", `.tiles`)
 	if h := ds.text(`h1`); !strings.Contains(h, "Sales dashboard") {
 		t.Fatalf("dashboard heading %q", h)
 	}
