@@ -253,7 +253,7 @@ func (c cli) leadsListCommand() *cobra.Command {
 				if l.MQL {
 					mql = "yes"
 				}
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t %s\t %s\t\n", l.LeadID, points(l.Score), l.Grade, mql, points(l.Fit), points(l.Engagement), l.Name, l.Company)
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t %s\t %s\t\n", l.LeadID, leads.FormatPoints(l.Score), l.Grade, mql, leads.FormatPoints(l.Fit), leads.FormatPoints(l.Engagement), l.Name, l.Company)
 			}
 			return tw.Flush()
 		},
@@ -321,12 +321,12 @@ func printExplanation(w io.Writer, e leads.Explanation) {
 		mql = ", marketing-qualified"
 	}
 	fmt.Fprintf(w, "%s v%d: score %s (fit %s, engagement %s), grade %s%s, as of %s\n",
-		e.Model, e.Version, points(e.Score), points(e.Fit), points(e.Engagement), e.Grade, mql, e.ScoredAt.Format("2006-01-02 15:04"))
+		e.Model, e.Version, leads.FormatPoints(e.Score), leads.FormatPoints(e.Fit), leads.FormatPoints(e.Engagement), e.Grade, mql, e.ScoredAt.Format("2006-01-02 15:04"))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, l := range e.Lines {
 		raw := ""
 		if l.RawPoints != l.Points {
-			raw = " (of " + points(l.RawPoints) + ", decayed)"
+			raw = " (of " + leads.FormatPoints(l.RawPoints) + ", decayed)"
 		}
 		fmt.Fprintf(tw, "  %s\t%s%s\t%s\t%s\n", withSign(l.Points), l.Part, raw, l.Rule, l.Cause)
 	}
@@ -335,11 +335,9 @@ func printExplanation(w io.Writer, e leads.Explanation) {
 	fmt.Fprintf(w, "  %s\ttotal\n", withSign(e.Score))
 }
 
-func points(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
-
 func withSign(x float64) string {
 	if x >= 0 {
-		return "+" + points(x)
+		return "+" + leads.FormatPoints(x)
 	}
-	return points(x)
+	return leads.FormatPoints(x)
 }

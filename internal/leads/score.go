@@ -3,6 +3,7 @@ package leads
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -209,7 +210,7 @@ func fitCause(c *compiledRule, r rules.Record) string {
 	}
 	switch x := v.(type) {
 	case float64:
-		return fmt.Sprintf("%s = %s", field, formatPoints(x))
+		return fmt.Sprintf("%s = %s", field, strconv.FormatFloat(x, 'f', -1, 64))
 	case []string:
 		return fmt.Sprintf("%s = %s", field, strings.Join(x, ", "))
 	case time.Time:
@@ -226,7 +227,12 @@ func eventCause(e *crm.LeadEvent) string {
 	return s + " on " + e.OccurredAt.UTC().Format("2006-01-02 15:04")
 }
 
-// formatPoints writes points without needless decimals: 5, -2.5, 1.25.
-func formatPoints(x float64) string {
-	return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.2f", x), "0"), ".")
+// FormatPoints writes points as the why-log counts them, to hundredths and
+// without needless decimals: 5, -2.5, 1.25.
+func FormatPoints(x float64) string {
+	s := strings.TrimSuffix(strings.TrimRight(strconv.FormatFloat(x, 'f', 2, 64), "0"), ".")
+	if s == "-0" {
+		return "0"
+	}
+	return s
 }

@@ -19,17 +19,8 @@ import (
 // through; the grade and MQL filters narrow past it, the API pages past it.
 const leadsListCap = 10_000
 
-func pointsText(x float64) string {
-	s := strconv.FormatFloat(x, 'f', 2, 64)
-	s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
-	if s == "-0" {
-		return "0"
-	}
-	return s
-}
-
 func pointsCell(x float64) export.Cell {
-	return export.NumberCell(&x, pointsText(x))
+	return export.NumberCell(&x, leads.FormatPoints(x))
 }
 
 func timeCell(t *time.Time) export.Cell {
@@ -103,7 +94,7 @@ func (srv *Server) handleLeadsPage(w http.ResponseWriter, r *http.Request) {
 	mqlShare := ratio(rep.MQLs, rep.Leads)
 	tiles := []tile{
 		{Label: "Leads scored", Value: export.CountCell(rep.Leads).Display, Note: "by " + v.Name + " version " + strconv.FormatInt(v.Version, 10)},
-		{Label: "Marketing-qualified", Value: export.CountCell(rep.MQLs).Display, Note: pctString(mqlShare) + " of scored leads, score ≥ " + pointsText(v.Model().Doc.MQL)},
+		{Label: "Marketing-qualified", Value: export.CountCell(rep.MQLs).Display, Note: pctString(mqlShare) + " of scored leads, score ≥ " + leads.FormatPoints(v.Model().Doc.MQL)},
 		aucTile(rep),
 	}
 	srv.render(w, r, http.StatusOK, "leads", map[string]any{"T": ts.views(r), "Charts": charts, "Tiles": tiles, "Q": q, "Models": active,
@@ -203,11 +194,11 @@ func (srv *Server) handleLeadPage(w http.ResponseWriter, r *http.Request) {
 	var tiles []tile
 	now := time.Now().UTC()
 	for _, e := range ex {
-		note := "fit " + pointsText(e.Fit) + " · engagement " + pointsText(e.Engagement)
+		note := "fit " + leads.FormatPoints(e.Fit) + " · engagement " + leads.FormatPoints(e.Engagement)
 		if e.MQL {
 			note += " · marketing-qualified"
 		}
-		tiles = append(tiles, tile{Label: e.Model + " score", Value: pointsText(e.Score) + " · " + e.Grade, Note: note})
+		tiles = append(tiles, tile{Label: e.Model + " score", Value: leads.FormatPoints(e.Score) + " · " + e.Grade, Note: note})
 		hist, err := leads.History(r.Context(), srv.store, p, id, e.Model, now, 30)
 		if err != nil {
 			srv.pageError(w, r, err)
@@ -236,7 +227,7 @@ func (srv *Server) handleLeadPage(w http.ResponseWriter, r *http.Request) {
 				export.TextCell(line.Part), export.TextCell(line.Rule), export.TextCell(line.Cause)})
 		}
 		total := e.Score
-		log.Rows = append(log.Rows, []export.Cell{export.TextCell("Total"), export.NumberCell(&total, pointsText(total)), {Display: ""},
+		log.Rows = append(log.Rows, []export.Cell{export.TextCell("Total"), export.NumberCell(&total, leads.FormatPoints(total)), {Display: ""},
 			export.TextCell(""), export.TextCell(""), export.TextCell("the score is the sum of the lines above")})
 		ts.add(log, tableOpts{PageSize: 100})
 	}
