@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -214,6 +215,25 @@ func TestRescoreLead(t *testing.T) {
 		}
 		if ex := scoreOf(t, s, admin, f.a2.ID); ex.Score != 25 || len(ex.Lines) != 2 {
 			t.Errorf("a2 after rescoring all: %v from %d lines", ex.Score, len(ex.Lines))
+		}
+
+		// A changed model, then an event: the event is scored by the new
+		// version (no stale definitions kept), the old version's lines stay.
+		_, err = leads.Apply(ctx, s, admin, "inbound.yaml", []byte(strings.Replace(model, "points: 5", "points: 6", 1)), asOf)
+		must(t, err)
+		e = crm.LeadEvent{LeadID: f.a2.ID, Kind: "email_click", OccurredAt: asOf.Add(-time.Minute)}
+		must(t, s.AddLeadEvent(ctx, crm.System, &e))
+		must(t, leads.RescoreLead(ctx, s, f.a2.ID, asOf))
+		ex := scoreOf(t, s, admin, f.a2.ID)
+		if ex.Version != 2 || ex.Score != 6+6+20 || len(ex.Lines) != 3 || sumOf(ex.Lines) != ex.Score {
+			t.Errorf("a2 after an event under version 2: v%d %v from %d lines, want v2 32 from 3", ex.Version, ex.Score, len(ex.Lines))
+		}
+		if ex.Grade != "A" || !ex.MQL {
+			t.Errorf("a2's grade %q mql %v after reaching 32", ex.Grade, ex.MQL)
+		}
+		list, _, err := leads.Scores(ctx, s, admin, leads.ScoreQuery{})
+		if err != nil || len(list) != 3 || list[0].LeadID != f.a1.ID || list[0].Score != 42 || list[1].LeadID != f.a2.ID || list[1].Score != 32 {
+			t.Errorf("list after the event: %+v (%v), want a1 (42) then a2 (32)", list, err)
 		}
 	})
 }
