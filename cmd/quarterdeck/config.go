@@ -30,7 +30,7 @@ type Config struct {
 	LogFormat     string // text or json
 	AdminEmail    string // first admin, created by serve in an empty database
 	AdminPassword string
-	SnapshotAt    string // time of day (UTC, HH:MM) serve takes the daily forecast snapshot; "off" for never
+	SnapshotAt    string // time of day (UTC, HH:MM) serve runs its daily work (forecast snapshot, lead rescoring); "off" for never
 	Quiet         bool   // flag only: print results and errors, nothing else
 
 	from map[string]string // setting key → where its value came from, for error messages

@@ -10,6 +10,7 @@ import (
 
 	"github.com/quarterdeck/quarterdeck/internal/crm"
 	"github.com/quarterdeck/quarterdeck/internal/forecast"
+	"github.com/quarterdeck/quarterdeck/internal/leads"
 	"github.com/quarterdeck/quarterdeck/internal/store"
 	"github.com/quarterdeck/quarterdeck/internal/web"
 	"github.com/spf13/cobra"
@@ -45,7 +46,7 @@ create the first admin; they are ignored once there are users.`,
 	f.String("secure-cookies", def.SecureCookies, "mark cookies Secure: auto, always or never")
 	f.String("admin-email", "", "email of the first admin, created when the database has no users")
 	f.String("admin-password", "", "password of the first admin")
-	f.String("snapshot-at", def.SnapshotAt, "time of day (UTC) of the daily forecast snapshot, or off")
+	f.String("snapshot-at", def.SnapshotAt, "time of day (UTC) of the daily work (forecast snapshot, lead rescoring), or off")
 	return cmd
 }
 
@@ -74,6 +75,7 @@ func (c cli) serve(ctx context.Context, cfg Config) error {
 	}
 	if at, _ := cfg.snapshotTime(); at >= 0 {
 		go forecast.RunDaily(ctx, s, log, at, time.Now)
+		go leads.RunDaily(ctx, s, log, at, time.Now)
 	}
 	if err := srv.Serve(ctx, ln); err != nil {
 		return fmt.Errorf("serve on %s: %w", cfg.Addr, err)

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/quarterdeck/quarterdeck/internal/jobs"
 	"github.com/quarterdeck/quarterdeck/internal/store"
 )
 
@@ -12,8 +13,16 @@ import (
 // at the given time of day (UTC), until ctx ends. Failures are logged and
 // retried at the next run: a missed snapshot must not stop the server.
 func RunDaily(ctx context.Context, s *store.Store, log *slog.Logger, at time.Duration, now func() time.Time) {
-	take := func() {
-		res, err := TakeSnapshot(ctx, s, now())
+	due := func() bool {
+		last, err := s.LastSnapshotDay(ctx)
+		if err != nil {
+			log.Error("forecast snapshot", "err", err)
+			return false
+		}
+		return !day(last).Equal(day(now()))
+	}
+	jobs.Daily(ctx, at, now, due, func(t time.Time) {
+		res, err := TakeSnapshot(ctx, s, t)
 		if err != nil {
 			if ctx.Err() == nil {
 				log.Error("forecast snapshot failed", "err", err)
@@ -21,23 +30,5 @@ func RunDaily(ctx context.Context, s *store.Store, log *slog.Logger, at time.Dur
 			return
 		}
 		log.Info("forecast snapshot taken", "day", res.Day, "rows", res.Rows, "elapsed", res.Elapsed)
-	}
-	if last, err := s.LastSnapshotDay(ctx); err != nil {
-		log.Error("forecast snapshot", "err", err)
-	} else if !day(last).Equal(day(now())) {
-		take()
-	}
-	for {
-		t := now().UTC()
-		next := day(t).Add(at)
-		if !next.After(t) {
-			next = next.AddDate(0, 0, 1)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(next.Sub(t)):
-			take()
-		}
-	}
+	})
 }

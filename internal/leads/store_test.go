@@ -3,6 +3,7 @@ package leads_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"math"
 	"strings"
 	"testing"
@@ -236,4 +237,40 @@ func TestRescoreLead(t *testing.T) {
 			t.Errorf("list after the event: %+v (%v), want a1 (42) then a2 (32)", list, err)
 		}
 	})
+}
+
+// serve rescores at start when the models last scored before today, so
+// decay moves on without anyone running leads score.
+func TestRunDailyRescoresStaleScores(t *testing.T) {
+	s := storetest.OpenDuckDB(t)
+	f := newFixture(t, s)
+	admin := storetest.As(f.org.Admin)
+	yesterday := time.Now().UTC().AddDate(0, 0, -1)
+	e := crm.LeadEvent{LeadID: f.a1.ID, Kind: "email_click", OccurredAt: yesterday.Add(-time.Hour)}
+	must(t, s.AddLeadEvent(ctx, crm.System, &e))
+	_, err := leads.Apply(ctx, s, admin, "m.yaml", []byte(model+"decay:\n  half_life_days: 1\n"), yesterday)
+	must(t, err)
+	before := scoreOf(t, s, admin, f.a1.ID)
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		leads.RunDaily(runCtx, s, slog.New(slog.DiscardHandler), 23*time.Hour+59*time.Minute, time.Now)
+		close(done)
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ex := scoreOf(t, s, admin, f.a1.ID)
+		if ex.ScoredAt.After(yesterday.Add(time.Hour)) {
+			if ex.Score >= before.Score {
+				t.Errorf("a day of half-life decay left the score at %v (was %v)", ex.Score, before.Score)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the stale scores were not rescored at start")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	<-done
 }
