@@ -3,6 +3,7 @@ package leads
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -317,4 +318,32 @@ func SegmentNames(ctx context.Context, s *store.Store) ([]string, error) {
 		names[i] = sg.Name
 	}
 	return names, err
+}
+
+// RecordFor is a lead as routing rules see it: its fields and segments,
+// and its score, grade and MQL under the general model (the active one that
+// scores the most leads), worked out from the given events as of asOf
+// without storing anything.
+func RecordFor(ctx context.Context, s *store.Store, l *crm.Lead, events []crm.LeadEvent, asOf time.Time) (rules.Record, error) {
+	segs, err := loadSegments(ctx, s.DB())
+	if err != nil {
+		return nil, err
+	}
+	sub := NewSubject(l, events, nil)
+	var names []string
+	for _, sg := range segs {
+		if sg.Matches(sub.Record) {
+			names = append(names, sg.Name)
+		}
+	}
+	if names != nil {
+		sub.Record["segments"] = names
+	}
+	if v, err := pickVersion(ctx, s, 0, ""); err == nil && v.model.Applies(&sub) {
+		r := v.model.Score(&sub, asOf)
+		sub.Record["score"], sub.Record["grade"], sub.Record["mql"] = r.Score, r.Grade, r.MQL
+	} else if err != nil && !errors.Is(err, crm.ErrNotFound) {
+		return nil, err
+	}
+	return sub.Record, nil
 }

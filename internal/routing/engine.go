@@ -130,6 +130,7 @@ func (set *Set) Route(lead rules.Record, email, company string, org *Org, st Sta
 		}
 		dec.Rule = rl.name
 		visited := map[string]bool{}
+		var path []string // pools that had nobody available
 		for name := rl.pool; name != ""; {
 			if visited[name] {
 				break
@@ -142,9 +143,13 @@ func (set *Set) Route(lead rules.Record, email, company string, org *Org, st Sta
 			if r != nil {
 				dec.OwnerID, dec.Owner = r.ID, r.Email
 				dec.Reason = fmt.Sprintf("rule %q: pool %s by %s", rl.name, name, strings.ReplaceAll(p.doc.Method, "_", " "))
+				if len(path) > 0 {
+					dec.Reason += " (nobody available in " + strings.Join(path, ", then ") + ")"
+				}
 				org.assign(r.ID, now)
 				return dec, nil
 			}
+			path = append(path, name)
 			switch o := p.doc.Overflow; o {
 			case "", "queue":
 				name = ""
