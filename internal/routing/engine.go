@@ -206,11 +206,7 @@ func (set *Set) matchAccount(email, company string, org *Org) *Account {
 }
 
 func (o *Org) assign(id int64, now time.Time) {
-	l := o.Loads[id]
-	if l == nil {
-		l = &Load{}
-		o.Loads[id] = l
-	}
+	l := o.load(id)
 	l.Open++
 	l.Assigned = append(l.Assigned, now)
 }

@@ -75,34 +75,47 @@ func LoadOrg(ctx context.Context, s *store.Store, p crm.Principal, now time.Time
 	if err := arows.Err(); err != nil {
 		return nil, err
 	}
-	lrows, err := db.QueryContext(ctx, `SELECT owner_id, status, created_at FROM leads
-		WHERE owner_id IS NOT NULL AND (status IN ('new', 'working', 'qualified') OR created_at >= $1)`, now.AddDate(0, 0, -8))
+	lrows, err := db.QueryContext(ctx, `SELECT owner_id, COUNT(*) FROM leads WHERE owner_id IS NOT NULL AND status IN ('new', 'working', 'qualified') GROUP BY owner_id`)
 	if err != nil {
-		return nil, fmt.Errorf("routing: leads held: %w", err)
+		return nil, fmt.Errorf("routing: open leads: %w", err)
 	}
 	defer lrows.Close()
 	for lrows.Next() {
 		var owner int64
-		var status string
-		var created time.Time
-		if err := lrows.Scan(&owner, &status, &created); err != nil {
+		var n int
+		if err := lrows.Scan(&owner, &n); err != nil {
 			return nil, err
 		}
-		l := o.Loads[owner]
-		if l == nil {
-			l = &Load{}
-			o.Loads[owner] = l
-		}
-		if s := crm.LeadStatus(status); s == crm.LeadNew || s == crm.LeadWorking || s == crm.LeadQualified {
-			l.Open++
-		}
-		// Until assignments are logged, a lead's creation stands for when
-		// it was given to its owner.
-		if !created.Before(now.AddDate(0, 0, -8)) {
-			l.Assigned = append(l.Assigned, created)
-		}
+		o.load(owner).Open = n
 	}
-	return o, lrows.Err()
+	if err := lrows.Err(); err != nil {
+		return nil, err
+	}
+	// A week and a day of assignments covers every cap in any time zone.
+	arows2, err := db.QueryContext(ctx, `SELECT owner_id, assigned_at FROM lead_assignments WHERE assigned_at >= $1`, now.AddDate(0, 0, -8))
+	if err != nil {
+		return nil, fmt.Errorf("routing: recent assignments: %w", err)
+	}
+	defer arows2.Close()
+	for arows2.Next() {
+		var owner int64
+		var at time.Time
+		if err := arows2.Scan(&owner, &at); err != nil {
+			return nil, err
+		}
+		l := o.load(owner)
+		l.Assigned = append(l.Assigned, at)
+	}
+	return o, arows2.Err()
+}
+
+func (o *Org) load(id int64) *Load {
+	l := o.Loads[id]
+	if l == nil {
+		l = &Load{}
+		o.Loads[id] = l
+	}
+	return l
 }
 
 // DryRun shows where each lead would go, in order, as if they arrived now

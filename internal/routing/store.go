@@ -1,0 +1,304 @@
+package routing
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/quarterdeck/quarterdeck/internal/crm"
+	"github.com/quarterdeck/quarterdeck/internal/leads"
+	"github.com/quarterdeck/quarterdeck/internal/store"
+)
+
+// Version is one applied version of a rule set.
+type Version struct {
+	ID        int64     `json:"id"`
+	Name      string    `json:"name"`
+	Version   int64     `json:"version"`
+	File      string    `json:"file"`
+	Active    bool      `json:"active"`
+	AppliedBy *int64    `json:"applied_by"`
+	AppliedAt time.Time `json:"applied_at"`
+	Source    string    `json:"source,omitempty"`
+	set       *Set
+}
+
+// Apply validates a rule set against the organisation (every email and
+// team it names must exist) and makes it the active one, as the next version
+// of its name. Only ops and admin apply rule sets; it is audited.
+func Apply(ctx context.Context, s *store.Store, p crm.Principal, file string, data []byte, now time.Time) (*Version, error) {
+	if !p.Role.SeesAll() {
+		return nil, crm.ErrForbidden
+	}
+	set, err := Parse(file, data)
+	if err != nil {
+		return nil, err
+	}
+	org, err := LoadOrg(ctx, s, p, now)
+	if err != nil {
+		return nil, err
+	}
+	if err := set.checkNames(file, org); err != nil {
+		return nil, err
+	}
+	v := &Version{Name: set.Doc.Name, File: file, Active: true, AppliedAt: now, Source: string(data), set: set}
+	if p.UserID != 0 {
+		v.AppliedBy = &p.UserID
+	}
+	err = s.WithBulk(ctx, func(b *store.Bulk) error {
+		var prev sql.NullInt64
+		if err := b.QueryRow(ctx, `SELECT MAX(version) FROM routing_rulesets WHERE name = $1`, v.Name).Scan(&prev); err != nil {
+			return err
+		}
+		v.Version = prev.Int64 + 1
+		if v.ID, err = b.AllocIDs(ctx, 1); err != nil {
+			return err
+		}
+		if _, err := b.Exec(ctx, `UPDATE routing_rulesets SET active = FALSE WHERE active`); err != nil {
+			return err
+		}
+		if _, err := b.Exec(ctx, `INSERT INTO routing_rulesets (id, name, version, source, file, active, applied_by, applied_at) VALUES ($1, $2, $3, $4, $5, TRUE, $6, $7)`,
+			v.ID, v.Name, v.Version, v.Source, v.File, v.AppliedBy, v.AppliedAt); err != nil {
+			return fmt.Errorf("store the rule set: %w", err)
+		}
+		return b.Audit(ctx, p, "apply", "routing_ruleset", v.ID, nil, map[string]any{"name": v.Name, "version": v.Version, "file": file})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// checkNames refuses emails and teams the organisation does not have.
+func (set *Set) checkNames(file string, org *Org) error {
+	org.index()
+	pr := crm.NewProblems(file)
+	known := func(email string) bool { return org.byEmail[strings.ToLower(strings.TrimSpace(email))] != nil }
+	if !known(set.Doc.QueueOwner) {
+		pr.Add("queue_owner", "%s: no user with this email", set.Doc.QueueOwner)
+	}
+	for i, p := range set.Doc.Pools {
+		if p.Owner != "" && !known(p.Owner) {
+			pr.Add(fmt.Sprintf("pools[%d].owner", i), "%s: no user with this email", p.Owner)
+		}
+		for j, m := range p.Members {
+			switch {
+			case m.Email != "" && !known(m.Email):
+				pr.Add(fmt.Sprintf("pools[%d].members[%d].email", i, j), "%s: no user with this email", m.Email)
+			case m.Team != "" && len(org.Teams[m.Team]) == 0:
+				pr.Add(fmt.Sprintf("pools[%d].members[%d].team", i, j), "%q: no team of that name has reps", m.Team)
+			}
+		}
+	}
+	return pr.Err()
+}
+
+// Active is the active rule set, or nil when none is applied.
+func Active(ctx context.Context, s *store.Store) (*Version, error) {
+	vs, err := versions(ctx, s.DB(), `WHERE active`)
+	if err != nil || len(vs) == 0 {
+		return nil, err
+	}
+	v := vs[0]
+	if v.set, err = Parse(v.File, []byte(v.Source)); err != nil {
+		return nil, fmt.Errorf("stored rule set %s v%d no longer loads: %w", v.Name, v.Version, err)
+	}
+	return v, nil
+}
+
+// Versions lists every applied rule set version, newest first.
+func Versions(ctx context.Context, s *store.Store, p crm.Principal) ([]*Version, error) {
+	if !p.Role.Valid() || p.Role == crm.RoleViewer {
+		return nil, crm.ErrForbidden
+	}
+	return versions(ctx, s.DB(), `ORDER BY id DESC`)
+}
+
+func versions(ctx context.Context, db *sql.DB, where string) ([]*Version, error) {
+	rows, err := db.QueryContext(ctx, `SELECT id, name, version, file, active, applied_by, applied_at, source FROM routing_rulesets `+where)
+	if err != nil {
+		return nil, fmt.Errorf("routing rule sets: %w", err)
+	}
+	defer rows.Close()
+	var out []*Version
+	for rows.Next() {
+		v := &Version{}
+		var by sql.NullInt64
+		if err := rows.Scan(&v.ID, &v.Name, &v.Version, &v.File, &v.Active, &by, &v.AppliedAt, &v.Source); err != nil {
+			return nil, err
+		}
+		if by.Valid {
+			v.AppliedBy = &by.Int64
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// Assignment is a logged decision.
+type Assignment struct {
+	ID              int64     `json:"id"`
+	LeadID          int64     `json:"lead_id"`
+	OwnerID         int64     `json:"owner_id"`
+	PreviousOwnerID *int64    `json:"previous_owner_id"`
+	RulesetID       *int64    `json:"ruleset_id"`
+	AssignedAt      time.Time `json:"assigned_at"`
+	AssignedBy      *int64    `json:"assigned_by"`
+	Decision        Decision  `json:"decision"`
+}
+
+// ErrNoRuleSet is returned when a lead is routed before any rule set is applied.
+var ErrNoRuleSet = errors.New("no routing rule set is applied (quarterdeck leads rules apply FILE)")
+
+// routeMu serialises routing in this process: the turn order and the caps
+// must see every assignment before the next (see lock).
+var routeMu sync.Mutex
+
+// Assign routes a lead with the active rule set, stores its new owner,
+// the pools' turn order and the logged decision, in one transaction, and
+// returns the assignment. Routing is serialised (a process lock, and on
+// PostgreSQL a transaction-level advisory lock shared by every server), so
+// parallel requests never give two reps the same turn.
+func Assign(ctx context.Context, s *store.Store, p crm.Principal, leadID int64, now time.Time) (*Assignment, error) {
+	v, err := Active(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	if v == nil {
+		return nil, fmt.Errorf("%w: %w", crm.ErrConflict, ErrNoRuleSet)
+	}
+	l, err := s.Leads.Get(ctx, p, leadID)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := leads.RecordFor(ctx, s, l, nil, now)
+	if err != nil {
+		return nil, err
+	}
+	routeMu.Lock()
+	defer routeMu.Unlock()
+	a := &Assignment{LeadID: leadID, PreviousOwnerID: l.OwnerID, RulesetID: &v.ID, AssignedAt: now}
+	if p.UserID != 0 {
+		a.AssignedBy = &p.UserID
+	}
+	err = s.WithBulk(ctx, func(b *store.Bulk) error {
+		if b.Engine() == "postgres" {
+			if _, err := b.Exec(ctx, `SELECT pg_advisory_xact_lock(4242001)`); err != nil {
+				return fmt.Errorf("routing lock: %w", err)
+			}
+		}
+		org, err := LoadOrg(ctx, s, crm.System, now)
+		if err != nil {
+			return err
+		}
+		st, err := loadState(ctx, b)
+		if err != nil {
+			return err
+		}
+		if a.Decision, err = v.set.Route(rec, l.Email, l.Company, org, st, now); err != nil {
+			return err
+		}
+		a.OwnerID = a.Decision.OwnerID
+		if _, err := b.Exec(ctx, `UPDATE leads SET owner_id = $1 WHERE id = $2`, a.OwnerID, leadID); err != nil {
+			return fmt.Errorf("assign the lead: %w", err)
+		}
+		if a.ID, err = b.AllocIDs(ctx, 1); err != nil {
+			return err
+		}
+		considered, _ := json.Marshal(a.Decision.Considered)
+		if _, err := b.Exec(ctx, `INSERT INTO lead_assignments (id, lead_id, owner_id, previous_owner_id, ruleset_id, rule, pool, method, account_id, queued, reason, considered, assigned_at, assigned_by)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+			a.ID, leadID, a.OwnerID, a.PreviousOwnerID, a.RulesetID, a.Decision.Rule, a.Decision.Pool, a.Decision.Method, a.Decision.AccountID,
+			a.Decision.Queue, a.Decision.Reason, string(considered), now, a.AssignedBy); err != nil {
+			return fmt.Errorf("log the assignment: %w", err)
+		}
+		if err := saveState(ctx, b, st, now); err != nil {
+			return err
+		}
+		return b.Audit(ctx, p, "route", "lead", leadID, map[string]any{"owner_id": a.PreviousOwnerID}, map[string]any{"owner_id": a.OwnerID, "reason": a.Decision.Reason})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func loadState(ctx context.Context, b *store.Bulk) (State, error) {
+	rows, err := b.Query(ctx, `SELECT pool, state FROM routing_pool_state`)
+	if err != nil {
+		return nil, fmt.Errorf("routing state: %w", err)
+	}
+	defer rows.Close()
+	st := State{}
+	for rows.Next() {
+		var pool, raw string
+		if err := rows.Scan(&pool, &raw); err != nil {
+			return nil, err
+		}
+		ps := &PoolState{}
+		if err := json.Unmarshal([]byte(raw), ps); err != nil {
+			return nil, fmt.Errorf("routing state of pool %s: %w", pool, err)
+		}
+		st[pool] = ps
+	}
+	return st, rows.Err()
+}
+
+func saveState(ctx context.Context, b *store.Bulk, st State, now time.Time) error {
+	for pool, ps := range st {
+		raw, err := json.Marshal(ps)
+		if err != nil {
+			return err
+		}
+		if _, err := b.Exec(ctx, `DELETE FROM routing_pool_state WHERE pool = $1`, pool); err != nil {
+			return err
+		}
+		if _, err := b.Exec(ctx, `INSERT INTO routing_pool_state (pool, state, updated_at) VALUES ($1, $2, $3)`, pool, string(raw), now); err != nil {
+			return fmt.Errorf("routing state: %w", err)
+		}
+	}
+	return nil
+}
+
+// Assignments is a lead's assignment log, newest first; the lead must be
+// visible to p.
+func Assignments(ctx context.Context, s *store.Store, p crm.Principal, leadID int64) ([]Assignment, error) {
+	if _, err := s.Leads.Get(ctx, p, leadID); err != nil {
+		return nil, err
+	}
+	rows, err := s.DB().QueryContext(ctx, `SELECT a.id, a.owner_id, u.email, a.previous_owner_id, a.ruleset_id, a.rule, a.pool, a.method, a.account_id, a.queued, a.reason, a.considered, a.assigned_at, a.assigned_by
+		FROM lead_assignments a JOIN users u ON u.id = a.owner_id WHERE a.lead_id = $1 ORDER BY a.id DESC`, leadID)
+	if err != nil {
+		return nil, fmt.Errorf("assignments: %w", err)
+	}
+	defer rows.Close()
+	var out []Assignment
+	for rows.Next() {
+		a := Assignment{LeadID: leadID}
+		var prev, rs, acc, by sql.NullInt64
+		var considered string
+		d := &a.Decision
+		if err := rows.Scan(&a.ID, &a.OwnerID, &d.Owner, &prev, &rs, &d.Rule, &d.Pool, &d.Method, &acc, &d.Queue, &d.Reason, &considered, &a.AssignedAt, &by); err != nil {
+			return nil, err
+		}
+		d.OwnerID = a.OwnerID
+		a.PreviousOwnerID, a.RulesetID, d.AccountID, a.AssignedBy = nullable(prev), nullable(rs), nullable(acc), nullable(by)
+		if err := json.Unmarshal([]byte(considered), &d.Considered); err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+func nullable(n sql.NullInt64) *int64 {
+	if !n.Valid {
+		return nil
+	}
+	return &n.Int64
+}

@@ -1,0 +1,144 @@
+package routing_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/quarterdeck/quarterdeck/internal/crm"
+	"github.com/quarterdeck/quarterdeck/internal/routing"
+	"github.com/quarterdeck/quarterdeck/internal/store"
+	"github.com/quarterdeck/quarterdeck/internal/store/storetest"
+)
+
+func newLeads(t *testing.T, s *store.Store, n int) []int64 {
+	var ids []int64
+	for i := range n {
+		l := crm.Lead{LastName: "Lead", Company: "Company " + string(rune('A'+i)), Status: crm.LeadNew, CreatedAt: time.Now().UTC()}
+		storetest.Must(t, s.Leads.Create(context.Background(), crm.System, &l))
+		ids = append(ids, l.ID)
+	}
+	return ids
+}
+
+// Parallel requests routing 10 new leads over a team of 2 give exactly 5
+// each; the turn order is stored, the log explains each, and a rep reads
+// the log of their own lead only.
+func TestAssignConcurrentExact(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		o := storetest.NewOrg(t, s)
+		admin := storetest.As(o.Admin)
+		if _, err := routing.Assign(ctx, s, admin, 1, time.Now()); !errors.Is(err, routing.ErrNoRuleSet) {
+			t.Errorf("routing before a rule set: %v", err)
+		}
+		if _, err := routing.Apply(ctx, s, storetest.As(o.RepA1), "r.yaml", []byte(rulesDoc), time.Now()); !errors.Is(err, crm.ErrForbidden) {
+			t.Errorf("a rep applying rules: %v", err)
+		}
+		bad := strings.Replace(rulesDoc, "team: East A", "email: nobody@example.com", 1)
+		if _, err := routing.Apply(ctx, s, admin, "r.yaml", []byte(bad), time.Now()); !errors.Is(err, crm.ErrInvalid) || !strings.Contains(err.Error(), "pools[0].members[0].email") {
+			t.Errorf("a rule set naming an unknown user: %v", err)
+		}
+		v, err := routing.Apply(ctx, s, admin, "r.yaml", []byte(rulesDoc), time.Now())
+		if err != nil || v.Version != 1 {
+			t.Fatalf("apply: %+v %v", v, err)
+		}
+		ids := newLeads(t, s, 10)
+		var wg sync.WaitGroup
+		errs := make(chan error, len(ids))
+		for _, id := range ids {
+			wg.Go(func() {
+				if _, err := routing.Assign(ctx, s, admin, id, time.Now().UTC()); err != nil {
+					errs <- err
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		got := map[int64]int{}
+		rows, err := s.DB().Query(`SELECT owner_id, COUNT(*) FROM leads WHERE id IN (SELECT lead_id FROM lead_assignments) GROUP BY owner_id`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var owner int64
+			var n int
+			rows.Scan(&owner, &n)
+			got[owner] = n
+		}
+		rows.Close()
+		if got[o.RepA1.ID] != 5 || got[o.RepA2.ID] != 5 || len(got) != 2 {
+			t.Errorf("10 parallel leads over 2 reps: %v, want 5 each", got)
+		}
+		log, err := routing.Assignments(ctx, s, storetest.As(o.RepA1), ids[0])
+		owner := o.RepA1
+		if err != nil {
+			owner = o.RepA2
+			log, err = routing.Assignments(ctx, s, storetest.As(o.RepA2), ids[0])
+		}
+		if err != nil || len(log) != 1 || log[0].OwnerID != owner.ID || !strings.Contains(log[0].Decision.Reason, "round robin") {
+			t.Fatalf("the lead's log as its owner: %+v (%v)", log, err)
+		}
+		other := o.RepA2
+		if owner.ID == o.RepA2.ID {
+			other = o.RepA1
+		}
+		if _, err := routing.Assignments(ctx, s, storetest.As(other), ids[0]); err == nil {
+			t.Error("a rep read the assignment log of another rep's lead")
+		}
+		// The turn order survives a restart: it is in the database.
+		var state string
+		if err := s.DB().QueryRow(`SELECT state FROM routing_pool_state WHERE pool = 'a'`).Scan(&state); err != nil || !strings.Contains(state, `"next"`) {
+			t.Errorf("stored turn order %q (%v)", state, err)
+		}
+	})
+}
+
+// A restart in the middle of a round robin: a new process on the same
+// database carries on with the next rep in turn.
+func TestRoundRobinSurvivesRestart(t *testing.T) {
+	for _, e := range storetest.Engines(t) {
+		t.Run(e.Name, func(t *testing.T) {
+			ctx := context.Background()
+			dsn := storetest.DSNFor(t, e.Name)
+			s1, err := store.Open(ctx, dsn, slog.New(slog.DiscardHandler))
+			if err != nil {
+				t.Fatal(err)
+			}
+			o := storetest.NewOrg(t, s1)
+			admin := storetest.As(o.Admin)
+			if _, err := routing.Apply(ctx, s1, admin, "r.yaml", []byte(rulesDoc), time.Now()); err != nil {
+				t.Fatal(err)
+			}
+			var owners []int64
+			for _, id := range newLeads(t, s1, 3) {
+				a, err := routing.Assign(ctx, s1, admin, id, time.Now().UTC())
+				if err != nil {
+					t.Fatal(err)
+				}
+				owners = append(owners, a.OwnerID)
+			}
+			ids := newLeads(t, s1, 1)
+			s1.Close()
+			s2, err := store.Open(ctx, dsn, slog.New(slog.DiscardHandler))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s2.Close()
+			a, err := routing.Assign(ctx, s2, admin, ids[0], time.Now().UTC())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if owners[0] == owners[1] || owners[2] != owners[0] || a.OwnerID != owners[1] {
+				t.Errorf("owners before the restart %v, after it %d: want alternating", owners, a.OwnerID)
+			}
+		})
+	}
+}
