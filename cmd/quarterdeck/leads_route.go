@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -22,12 +23,12 @@ func (c cli) leadsRouteCommand() *cobra.Command {
 industry, employees, country, source; other columns are custom fields) with the
 rule set in --rules, as if the leads arrived now one after the other, and print
 who would get each and why: the account it matched or the rule and pool, and the
-reps passed over with the reason. Nothing is assigned: --dry-run is required
-until routing rule sets are stored and applied (docs/routing.md).`,
+reps passed over with the reason. Nothing is assigned (--dry-run is required):
+to route stored leads use leads rules apply and leads assign (docs/routing.md).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !dryRun {
-				return crm.Invalid("leads route", "dry-run", "routing is a preview for now: pass --dry-run (storing and applying rule sets is the next step)")
+				return crm.Invalid("leads route", "dry-run", "route previews a CSV file: pass --dry-run; to assign stored leads use leads assign LEAD-ID")
 			}
 			data, err := os.ReadFile(rulesFile)
 			if err != nil {
@@ -88,5 +89,104 @@ until routing rule sets are stored and applied (docs/routing.md).`,
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "only show where the leads would go")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the decisions as JSON")
 	cmd.MarkFlagRequired("rules")
+	return cmd
+}
+
+func (c cli) leadsRulesCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "rules",
+		Short: "Routing rule sets: apply one (the next version, active at once) or list the versions",
+	}
+	var as string
+	apply := &cobra.Command{
+		Use:   "apply FILE",
+		Short: "Validate a routing rule set against the organisation and make it the active one",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			data, err := os.ReadFile(args[0])
+			if err != nil {
+				return err
+			}
+			s, p, err := c.openAs(cmd, as)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			v, err := routing.Apply(cmd.Context(), s, p, args[0], data, time.Now().UTC())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.stdout, "applied routing rule set %s version %d\n", v.Name, v.Version)
+			return nil
+		},
+	}
+	apply.Flags().StringVar(&as, "as", "", "apply as this user (email); ops or admin")
+	var listAs string
+	var asJSON bool
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "Every applied rule set version, the active one marked",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, p, err := c.openAs(cmd, listAs)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			vs, err := routing.Versions(cmd.Context(), s, p)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeJSON(c.stdout, vs)
+			}
+			tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tRULE SET\tVERSION\tACTIVE\tAPPLIED\tFILE")
+			for _, v := range vs {
+				active := ""
+				if v.Active {
+					active = "yes"
+				}
+				fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s\n", v.ID, v.Name, v.Version, active, v.AppliedAt.Format("2006-01-02 15:04"), v.File)
+			}
+			return tw.Flush()
+		},
+	}
+	list.Flags().StringVar(&listAs, "as", "", "list as this user (email)")
+	list.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.AddCommand(apply, list)
+	return cmd
+}
+
+func (c cli) leadsAssignCommand() *cobra.Command {
+	var as string
+	cmd := &cobra.Command{
+		Use:   "assign LEAD-ID...",
+		Short: "Route stored leads with the active rule set, assign them and log why",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, p, err := c.openAs(cmd, as)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			if !p.Role.SeesAll() {
+				return crm.ErrForbidden
+			}
+			for _, arg := range args {
+				id, err := strconv.ParseInt(arg, 10, 64)
+				if err != nil {
+					return crm.Invalid("lead", "id", fmt.Sprintf("%q is not a lead id", arg))
+				}
+				a, err := routing.Assign(cmd.Context(), s, p, id, time.Now().UTC())
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(c.stdout, "lead %d: %s (%s)\n", id, a.Decision.Owner, a.Decision.Reason)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&as, "as", "", "assign as this user (email); ops or admin")
 	return cmd
 }

@@ -128,7 +128,7 @@ func (srv *Server) routes() {
 	registerRecords(srv, "accounts", srv.store.Accounts)
 	registerRecords(srv, "contacts", srv.store.Contacts)
 	rescore := func(r *http.Request, l *crm.Lead) { srv.rescoreLead(r, l.ID) }
-	srv.records("leads", listHandler(srv, srv.store.Leads), createHandler(srv, srv.store.Leads, rescore),
+	srv.records("leads", listHandler(srv, srv.store.Leads), srv.handleCreateLead,
 		getHandler(srv, srv.store.Leads), updateHandler(srv, srv.store.Leads, rescore))
 	registerRecords(srv, "products", srv.store.Products)
 	registerRecords(srv, "opportunities", srv.store.Opportunities)
@@ -137,6 +137,7 @@ func (srv *Server) routes() {
 	registerRecords(srv, "costs", srv.store.Costs)
 	srv.childRoutes()
 	srv.leadRoutes()
+	srv.routingRoutes()
 	m.HandleFunc("GET /api/stages", srv.requireAPI(srv.handleStages))
 	m.HandleFunc("PUT /api/stages/{name}", srv.requireAPI(srv.handlePutStage))
 	m.HandleFunc("GET /api/currencies", srv.requireAPI(srv.handleCurrencies))

@@ -1,0 +1,121 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/quarterdeck/quarterdeck/internal/crm"
+	"github.com/quarterdeck/quarterdeck/internal/routing"
+)
+
+// Lead routing over JSON:
+//   GET  /api/routing/rulesets        every applied rule set version
+//   POST /api/routing/rulesets        apply one: the YAML as the body, or {"file": ..., "source": ...}
+//   POST /api/leads                   creates a lead; one without an owner is routed at once
+//   POST /api/leads/{id}/route        route a lead again (ops, admin)
+//   GET  /api/leads/{id}/assignments  the lead's assignment log with reasons
+
+func (srv *Server) routingRoutes() {
+	m := srv.mux
+	m.HandleFunc("GET /api/routing/rulesets", srv.requireAPI(srv.handleRulesetsAPI))
+	m.HandleFunc("POST /api/routing/rulesets", srv.requireAPI(srv.handleApplyRulesetAPI))
+	m.HandleFunc("POST /api/leads/{id}/route", srv.requireAPI(srv.handleRouteLeadAPI))
+	m.HandleFunc("GET /api/leads/{id}/assignments", srv.requireAPI(srv.handleAssignmentsAPI))
+}
+
+func (srv *Server) handleRulesetsAPI(w http.ResponseWriter, r *http.Request) {
+	vs, err := routing.Versions(r.Context(), srv.store, authOf(r).principal())
+	if err != nil {
+		srv.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": vs})
+}
+
+func (srv *Server) handleApplyRulesetAPI(w http.ResponseWriter, r *http.Request) {
+	file, src, err := definitionBody(w, r, "api.yaml")
+	if err != nil {
+		srv.writeError(w, r, err)
+		return
+	}
+	v, err := routing.Apply(r.Context(), srv.store, authOf(r).principal(), file, src, time.Now().UTC())
+	if err != nil {
+		srv.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, v)
+}
+
+func (srv *Server) handleRouteLeadAPI(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		srv.writeError(w, r, err)
+		return
+	}
+	p := authOf(r).principal()
+	if !p.Role.SeesAll() {
+		srv.writeError(w, r, crm.ErrForbidden)
+		return
+	}
+	a, err := routing.Assign(r.Context(), srv.store, p, id, time.Now().UTC())
+	if err != nil {
+		srv.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, a)
+}
+
+func (srv *Server) handleAssignmentsAPI(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		srv.writeError(w, r, err)
+		return
+	}
+	log, err := routing.Assignments(r.Context(), srv.store, authOf(r).principal(), id)
+	if err != nil {
+		srv.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": log})
+}
+
+// routedLead is a created lead with where routing sent it.
+type routedLead struct {
+	*crm.Lead
+	Routing *routing.Decision `json:"routing,omitempty"`
+}
+
+// handleCreateLead creates a lead and, when it has no owner and a rule set
+// is applied, routes it in the same call: the answer carries the owner and
+// the reason. The system routes, so a lead created by a rep who may not see
+// unowned leads is still placed.
+func (srv *Server) handleCreateLead(w http.ResponseWriter, r *http.Request) {
+	body, err := readBody(w, r)
+	if err != nil {
+		srv.writeError(w, r, err)
+		return
+	}
+	l := new(crm.Lead)
+	if err := decodeInto(body, l); err != nil {
+		srv.writeError(w, r, err)
+		return
+	}
+	if err := srv.store.Leads.Create(r.Context(), authOf(r).principal(), l); err != nil {
+		srv.writeError(w, r, err)
+		return
+	}
+	out := routedLead{Lead: l}
+	if l.OwnerID == nil {
+		a, err := routing.Assign(r.Context(), srv.store, crm.System, l.ID, time.Now().UTC())
+		switch {
+		case err == nil:
+			l.OwnerID, out.Routing = &a.OwnerID, &a.Decision
+		case !errors.Is(err, routing.ErrNoRuleSet):
+			// The lead is stored; routing it again is one call away.
+			srv.log.Error("route new lead", "lead", l.ID, "err", err, "request_id", requestID(r))
+		}
+	}
+	srv.rescoreLead(r, l.ID)
+	writeJSON(w, http.StatusCreated, out)
+}

@@ -1,0 +1,79 @@
+package web_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/quarterdeck/quarterdeck/internal/store"
+	"github.com/quarterdeck/quarterdeck/internal/store/storetest"
+)
+
+const testRules = `name: inbound
+queue_owner: admin@example.com
+pools:
+  - {name: east-a, method: round_robin, members: [{team: East A}]}
+rules:
+  - {name: everyone, pool: east-a}
+`
+
+// A new user's path: ops applies a rule set, posts unowned leads and sees
+// each routed in the same call with its reason, alternating over the team;
+// a rep reads the log of their own lead only and may not re-route.
+func TestRoutingAPI(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		e := newEnv(t, s)
+		body := fmt.Sprintf(`{"file": "inbound.yaml", "source": %q}`, testRules)
+		if code, out := e.do("repA1", "POST", "/api/routing/rulesets", body); code != http.StatusForbidden {
+			t.Errorf("a rep applying rules: %d %v", code, out)
+		}
+		bad := fmt.Sprintf(`{"file": "bad.yaml", "source": %q}`, strings.Replace(testRules, "round_robin", "lottery", 1))
+		if code, out := e.do("admin", "POST", "/api/routing/rulesets", bad); code != 400 || !strings.Contains(fmt.Sprint(out), "bad.yaml:4") {
+			t.Errorf("a bad rule set: %d %v", code, out)
+		}
+		if code, out := e.do("admin", "POST", "/api/routing/rulesets", body); code != http.StatusCreated {
+			t.Fatalf("apply: %d %v", code, out)
+		}
+		owners := map[float64]int{}
+		var firstLead float64
+		for i := range 4 {
+			code, out := e.do("admin", "POST", "/api/leads", fmt.Sprintf(`{"last_name": "Lead %d", "company": "Co %d", "status": "new", "created_at": "2026-03-01T10:00:00Z"}`, i, i))
+			if code != http.StatusCreated {
+				t.Fatalf("create lead: %d %v", code, out)
+			}
+			routed, _ := out["routing"].(map[string]any)
+			if routed == nil || !strings.Contains(routed["reason"].(string), "round robin") || out["owner_id"] == nil {
+				t.Fatalf("the lead was not routed in the same call: %v", out)
+			}
+			owners[out["owner_id"].(float64)]++
+			if i == 0 {
+				firstLead = out["id"].(float64)
+			}
+		}
+		if owners[float64(e.org.RepA1.ID)] != 2 || owners[float64(e.org.RepA2.ID)] != 2 {
+			t.Errorf("4 leads over East A: %v, want 2 each", owners)
+		}
+		who := map[int64]string{e.org.RepA1.ID: "repA1", e.org.RepA2.ID: "repA2"}
+		var owner int64
+		code, out := e.do("admin", "GET", fmt.Sprintf("/api/leads/%.0f/assignments", firstLead), "")
+		if items, _ := out["items"].([]any); code != 200 || len(items) != 1 {
+			t.Fatalf("assignments: %d %v", code, out)
+		} else {
+			owner = int64(items[0].(map[string]any)["owner_id"].(float64))
+		}
+		if code, _ := e.do(who[owner], "GET", fmt.Sprintf("/api/leads/%.0f/assignments", firstLead), ""); code != 200 {
+			t.Errorf("the owner reading their lead's log: %d", code)
+		}
+		if code, _ := e.do("repB", "GET", fmt.Sprintf("/api/leads/%.0f/assignments", firstLead), ""); code != http.StatusNotFound {
+			t.Errorf("another rep reading the log: %d, want 404", code)
+		}
+		if code, _ := e.do(who[owner], "POST", fmt.Sprintf("/api/leads/%.0f/route", firstLead), ""); code != http.StatusForbidden {
+			t.Errorf("a rep re-routing: %d, want 403", code)
+		}
+		code, out = e.do("admin", "POST", fmt.Sprintf("/api/leads/%.0f/route", firstLead), "")
+		if code != 200 || out["previous_owner_id"].(float64) != float64(owner) {
+			t.Errorf("re-route: %d %v", code, out)
+		}
+	})
+}
