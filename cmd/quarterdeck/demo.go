@@ -114,6 +114,9 @@ func (c cli) generateDemo(cmd *cobra.Command, cfg Config, dc demo.Config) (demo.
 	if sum.Scored, err = demo.ApplyScoring(cmd.Context(), s, now); err != nil {
 		return sum, err
 	}
+	if err := demo.ApplyRouting(cmd.Context(), s, now); err != nil {
+		return sum, err
+	}
 	if sum.Counts["lead_predictions"], err = demo.TrainPredictive(cmd.Context(), s, now); err != nil {
 		return sum, err
 	}

@@ -6,13 +6,16 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
+	"regexp"
 	"slices"
 	"strings"
 
+	examplerouting "github.com/quarterdeck/quarterdeck/examples/routing"
 	"github.com/quarterdeck/quarterdeck/examples/scoring"
 	"github.com/quarterdeck/quarterdeck/examples/segments"
 	"github.com/quarterdeck/quarterdeck/internal/crm"
 	"github.com/quarterdeck/quarterdeck/internal/leads"
+	"github.com/quarterdeck/quarterdeck/internal/routing"
 	"github.com/quarterdeck/quarterdeck/internal/store"
 	"github.com/shopspring/decimal"
 	"time"
@@ -436,4 +439,19 @@ func TrainPredictive(ctx context.Context, s *store.Store, now time.Time) (int64,
 		return 0, fmt.Errorf("demo predictive model: %w", err)
 	}
 	return int64(run.Scored), nil
+}
+
+// ApplyRouting applies the shipped routing rule set, so that leads posted to
+// the demo are routed at once. Its queue owner is the demo's first ops
+// analyst, whoever the seed made them.
+func ApplyRouting(ctx context.Context, s *store.Store, now time.Time) error {
+	var ops string
+	if err := s.DB().QueryRowContext(ctx, `SELECT email FROM users WHERE role = 'ops' AND active ORDER BY id LIMIT 1`).Scan(&ops); err != nil {
+		return fmt.Errorf("demo routing: the ops analyst: %w", err)
+	}
+	doc := regexp.MustCompile(`(?m)^queue_owner: .*$`).ReplaceAll(examplerouting.Demo, []byte("queue_owner: "+ops))
+	if _, err := routing.Apply(ctx, s, crm.System, "demo.yaml", doc, now); err != nil {
+		return fmt.Errorf("demo routing rule set: %w", err)
+	}
+	return nil
 }
