@@ -6,11 +6,9 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
-	"regexp"
 	"slices"
 	"strings"
 
-	examplerouting "github.com/quarterdeck/quarterdeck/examples/routing"
 	"github.com/quarterdeck/quarterdeck/examples/scoring"
 	"github.com/quarterdeck/quarterdeck/examples/segments"
 	"github.com/quarterdeck/quarterdeck/internal/crm"
@@ -441,16 +439,87 @@ func TrainPredictive(ctx context.Context, s *store.Store, now time.Time) (int64,
 	return int64(run.Scored), nil
 }
 
-// ApplyRouting applies the shipped routing rule set, so that leads posted to
-// the demo are routed at once. Its queue owner is the demo's first ops
-// analyst, whoever the seed made them.
+// ApplyRouting applies a routing rule set shaped like
+// examples/routing/demo.yaml, built from the demo's own teams (their names
+// depend on the seed and the size): enterprise-sized and grade A leads to
+// the enterprise teams by fewest open leads, small companies to the SMB
+// teams weighted 200/100/100..., the rest round robin over the mid-market
+// teams in working hours, and the ops analyst as the queue owner.
 func ApplyRouting(ctx context.Context, s *store.Store, now time.Time) error {
 	var ops string
 	if err := s.DB().QueryRowContext(ctx, `SELECT email FROM users WHERE role = 'ops' AND active ORDER BY id LIMIT 1`).Scan(&ops); err != nil {
 		return fmt.Errorf("demo routing: the ops analyst: %w", err)
 	}
-	doc := regexp.MustCompile(`(?m)^queue_owner: .*$`).ReplaceAll(examplerouting.Demo, []byte("queue_owner: "+ops))
-	if _, err := routing.Apply(ctx, s, crm.System, "demo.yaml", doc, now); err != nil {
+	rows, err := s.DB().QueryContext(ctx, `SELECT DISTINCT t.name FROM teams t JOIN users u ON u.team_id = t.id AND u.role = 'rep' AND u.active ORDER BY t.name`)
+	if err != nil {
+		return fmt.Errorf("demo routing: teams: %w", err)
+	}
+	defer rows.Close()
+	pools := map[string][]string{}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return err
+		}
+		for _, seg := range []string{"Enterprise", "Mid-market", "SMB"} {
+			if strings.Contains(name, seg) {
+				pools[seg] = append(pools[seg], name)
+				break
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(pools["Enterprise"]) == 0 || len(pools["Mid-market"]) == 0 || len(pools["SMB"]) == 0 {
+		return fmt.Errorf("demo routing: the demo has no teams for every segment: %v", pools)
+	}
+	members := func(teams []string, weighted bool) string {
+		var b strings.Builder
+		for i, t := range teams {
+			w := ""
+			if weighted {
+				w = ", weight: 100"
+				if i == 0 {
+					w = ", weight: 200"
+				}
+			}
+			fmt.Fprintf(&b, "\n      - {team: %q%s}", t, w)
+		}
+		return b.String()
+	}
+	doc := fmt.Sprintf(`name: demo
+queue_owner: %s
+pools:
+  - name: enterprise
+    method: least_loaded
+    members:%s
+    caps: {per_day: 15}
+    overflow: inbound
+  - name: inbound
+    method: round_robin
+    members:%s
+    caps: {per_hour: 4, open_leads: 200}
+    working_hours: {from: "07:00", to: "19:00"}
+    overflow: weighted-smb
+  - name: weighted-smb
+    method: weighted
+    members:%s
+    overflow: manager
+rules:
+  - name: Enterprise-sized
+    match: [{field: employees, between: [2000, 10000000]}]
+    pool: enterprise
+  - name: Grade A
+    match: [{when: 'grade == "A"'}]
+    pool: enterprise
+  - name: Small companies
+    match: [{field: employees, between: [0, 199]}]
+    pool: weighted-smb
+  - name: Everyone else
+    pool: inbound
+`, ops, members(pools["Enterprise"], false), members(pools["Mid-market"], false), members(pools["SMB"], true))
+	if _, err := routing.Apply(ctx, s, crm.System, "demo.yaml", []byte(doc), now); err != nil {
 		return fmt.Errorf("demo routing rule set: %w", err)
 	}
 	return nil
