@@ -1,7 +1,10 @@
-// Package jobs runs Quarterdeck's scheduled work. Today that is daily work
-// inside `serve` (forecast snapshots, rescoring leads as their points
-// decay); the durable queue with retries and FOR UPDATE SKIP LOCKED that
-// webhooks and automation need is to be built here too, not beside it.
+// Package jobs runs Quarterdeck's background work: daily runs inside
+// `serve` (forecast snapshots, rescoring leads as their points decay), and
+// the durable job queue that notifications, automation and SLA checks use:
+// jobs are rows of one table, enqueued idempotently by key, claimed by
+// workers (FOR UPDATE SKIP LOCKED on PostgreSQL, so two servers never run
+// a job twice), retried with exponential backoff and re-claimed after a
+// lease when the process that ran them died.
 package jobs
 
 import (
