@@ -22,6 +22,8 @@ func (srv *Server) routingRoutes() {
 	m.HandleFunc("POST /api/routing/rulesets", srv.requireAPI(srv.handleApplyRulesetAPI))
 	m.HandleFunc("POST /api/leads/{id}/route", srv.requireAPI(srv.handleRouteLeadAPI))
 	m.HandleFunc("GET /api/leads/{id}/assignments", srv.requireAPI(srv.handleAssignmentsAPI))
+	m.HandleFunc("GET /leads/routing", srv.requirePage(srv.handleRoutingPage))
+	m.HandleFunc("POST /leads/routing", srv.requirePage(srv.handleApplyRulesetPage))
 }
 
 func (srv *Server) handleRulesetsAPI(w http.ResponseWriter, r *http.Request) {

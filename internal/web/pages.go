@@ -41,6 +41,7 @@ var views = map[string][]string{
 	"lead":           {"lead.html"},
 	"scoring_models": {"scoring_models.html"},
 	"segments":       {"segments.html"},
+	"routing":        {"routing.html"},
 	"predictive":     {"predictive.html"},
 }
 

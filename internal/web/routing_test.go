@@ -1,10 +1,15 @@
 package web_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/quarterdeck/quarterdeck/internal/crm"
+	"github.com/quarterdeck/quarterdeck/internal/routing"
 
 	"github.com/quarterdeck/quarterdeck/internal/store"
 	"github.com/quarterdeck/quarterdeck/internal/store/storetest"
@@ -74,6 +79,51 @@ func TestRoutingAPI(t *testing.T) {
 		code, out = e.do("admin", "POST", fmt.Sprintf("/api/leads/%.0f/route", firstLead), "")
 		if code != 200 || out["previous_owner_id"].(float64) != float64(owner) {
 			t.Errorf("re-route: %d %v", code, out)
+		}
+	})
+}
+
+// The routing page: ops sees the rule set, the fairness audit and the
+// editor; a rep sees only their own leads' assignments; the viewer none.
+func TestRoutingPage(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		e := newPageEnv(t, s)
+		ctx := context.Background()
+		if _, err := routing.Apply(ctx, s, storetest.As(e.org.Admin), "r.yaml", []byte(testRules), time.Now().UTC()); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 2 {
+			l := crm.Lead{LastName: fmt.Sprintf("Routed %d", i), Status: crm.LeadNew, CreatedAt: time.Now().UTC()}
+			storetest.Must(t, s.Leads.Create(ctx, crm.System, &l))
+			if _, err := routing.Assign(ctx, s, crm.System, l.ID, time.Now().UTC()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, c := range []struct {
+			who  string
+			code int
+			has  []string
+			not  []string
+		}{
+			{"admin", 200, []string{"Rule set inbound version 1", "Fairness audit", "Routed 0", "Routed 1", "Apply rule set"}, nil},
+			{"repA1", 200, []string{"Routed 0"}, []string{"Routed 1", "Fairness audit", "Apply rule set"}},
+			{"viewer", 403, nil, nil},
+		} {
+			code, _, body := e.get(c.who, "/leads/routing")
+			if code != c.code {
+				t.Errorf("%s: %d, want %d", c.who, code, c.code)
+				continue
+			}
+			for _, h := range c.has {
+				if !strings.Contains(string(body), h) {
+					t.Errorf("%s: the page lacks %q", c.who, h)
+				}
+			}
+			for _, h := range c.not {
+				if strings.Contains(string(body), h) {
+					t.Errorf("%s: the page shows %q", c.who, h)
+				}
+			}
 		}
 	})
 }

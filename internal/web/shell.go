@@ -46,6 +46,7 @@ var navigation = []navSection{
 		{"/leads", "Leads", seesIndividuals, nil},
 		{"/leads/models", "Scoring models", seesIndividuals, nil},
 		{"/leads/segments", "Segments", seesIndividuals, nil},
+		{"/leads/routing", "Routing", seesIndividuals, nil},
 		{"/leads/predictive", "Predictive model", seesIndividuals, nil},
 	}},
 	{"Data", []navItem{

@@ -1,0 +1,133 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/quarterdeck/quarterdeck/internal/crm"
+	"github.com/quarterdeck/quarterdeck/internal/definition"
+	"github.com/quarterdeck/quarterdeck/internal/export"
+	"github.com/quarterdeck/quarterdeck/internal/routing"
+)
+
+// fairnessDays is the period the fairness audit looks back over.
+const fairnessDays = 30
+
+func (srv *Server) handleRoutingPage(w http.ResponseWriter, r *http.Request) {
+	srv.renderRouting(w, r, http.StatusOK, nil)
+}
+
+func (srv *Server) renderRouting(w http.ResponseWriter, r *http.Request, status int, form *modelForm) {
+	p := authOf(r).principal()
+	now := time.Now().UTC()
+	active, err := routing.Active(r.Context(), srv.store)
+	if err != nil {
+		srv.pageError(w, r, err)
+		return
+	}
+	log, err := routing.Log(r.Context(), srv.store, p, 500)
+	if err != nil {
+		srv.pageError(w, r, err)
+		return
+	}
+	lt := export.Table{ID: "assignments", Title: "Assignments", Columns: []export.Column{
+		{Key: "at", Label: "When"}, {Key: "lead", Label: "Lead"}, {Key: "owner", Label: "Assigned to"},
+		{Key: "rule", Label: "Rule"}, {Key: "pool", Label: "Pool"}, {Key: "reason", Label: "Why"}, {Key: "passed_over", Label: "Passed over"}}}
+	for _, e := range log {
+		lead := export.TextCell(e.Lead)
+		if e.Lead == "" {
+			lead = export.TextCell(fmt.Sprintf("Lead %d", e.LeadID))
+		}
+		lead.Link = fmt.Sprintf("/leads/%d", e.LeadID)
+		owner := export.TextCell(e.Decision.Owner)
+		if e.Decision.Queue {
+			owner.Tone = "warn"
+		}
+		lt.Rows = append(lt.Rows, []export.Cell{export.TextCell(e.AssignedAt.Format("2006-01-02 15:04")), lead, owner,
+			export.TextCell(e.Decision.Rule), export.TextCell(e.Decision.Pool), export.TextCell(e.Decision.Reason), export.TextCell(passedOver(e.Decision))})
+	}
+	var ts tables
+	ts.add(lt, tableOpts{PageSize: 50})
+	mayEdit := p.Role.SeesAll()
+	if mayEdit && active != nil {
+		fair, err := routing.Fairness(r.Context(), srv.store, p, now.AddDate(0, 0, -fairnessDays), now)
+		if err != nil {
+			srv.pageError(w, r, err)
+			return
+		}
+		ft := export.Table{ID: "fairness", Title: "Fairness audit", Columns: []export.Column{
+			{Key: "pool", Label: "Pool"}, {Key: "rep", Label: "Rep"}, {Key: "leads", Label: "Leads", Kind: export.Count},
+			{Key: "share", Label: "Share", Kind: export.Percent}, {Key: "expected", Label: "By weight", Kind: export.Percent},
+			{Key: "drift", Label: "Drift"}, {Key: "skipped", Label: "Passed over"}}}
+		for _, f := range fair {
+			share, exp := f.Share, f.Expected
+			drift := export.TextCell("")
+			if f.Drift {
+				drift = export.TextCell("drift")
+				drift.Tone = "bad"
+			}
+			ft.Rows = append(ft.Rows, []export.Cell{export.TextCell(f.Pool), export.TextCell(f.Rep), export.CountCell(int64(f.Leads)),
+				pctCell(&share), pctCell(&exp), drift, export.TextCell(f.SkipReasons())})
+		}
+		ts.add(ft, tableOpts{PageSize: 50, HideZeros: true})
+	}
+	if srv.serveExport(w, r, "routing", ts) {
+		return
+	}
+	if form == nil {
+		form = &modelForm{}
+		if active != nil {
+			form.Source = active.Source
+		}
+	}
+	srv.render(w, r, status, "routing", map[string]any{"Active": active, "T": ts.views(r), "Form": form,
+		"MayEdit": mayEdit, "Days": fairnessDays})
+}
+
+// passedOver summarises the reps a decision passed over, by reason.
+func passedOver(d routing.Decision) string {
+	var order []string
+	n := map[string]int{}
+	for _, c := range d.Considered {
+		if c.Skipped == "" {
+			continue
+		}
+		reason, _, _ := strings.Cut(c.Skipped, " (")
+		if n[reason] == 0 {
+			order = append(order, reason)
+		}
+		n[reason]++
+	}
+	parts := make([]string, len(order))
+	for i, r := range order {
+		parts[i] = fmt.Sprintf("%s ×%d", r, n[r])
+	}
+	return strings.Join(parts, "; ")
+}
+
+func (srv *Server) handleApplyRulesetPage(w http.ResponseWriter, r *http.Request) {
+	form := &modelForm{Source: r.PostFormValue("source")}
+	_, err := routing.Apply(r.Context(), srv.store, authOf(r).principal(), "editor.yaml", []byte(form.Source), time.Now().UTC())
+	if err == nil {
+		http.Redirect(w, r, "/leads/routing", http.StatusSeeOther)
+		return
+	}
+	var de *definition.Error
+	var ve *crm.ValidationError
+	switch {
+	case errors.As(err, &de):
+		form.Problems = de.Problems
+	case errors.As(err, &ve): // a user or team the organisation does not have
+		for _, f := range ve.Fields {
+			form.Problems = append(form.Problems, definition.Problem{Field: f.Field, Reason: f.Reason})
+		}
+	default:
+		srv.pageError(w, r, err)
+		return
+	}
+	form.Message = "The rule set was not applied: routing goes on with the active one. Fix these:"
+	srv.renderRouting(w, r, http.StatusBadRequest, form)
+}
