@@ -89,6 +89,7 @@ type State map[string]*PoolState
 type Candidate struct {
 	RepID   int64  `json:"rep_id"`
 	Email   string `json:"email"`
+	Pool    string `json:"pool"`
 	Skipped string `json:"skipped,omitempty"`
 }
 
@@ -313,7 +314,7 @@ func (set *Set) choose(p *pool, org *Org, st State, now time.Time) (*Rep, []Cand
 	ok := make([]bool, n)
 	for i, r := range reps {
 		why := p.skip(r, org, now)
-		considered[i] = Candidate{RepID: r.ID, Email: r.Email, Skipped: why}
+		considered[i] = Candidate{RepID: r.ID, Email: r.Email, Pool: p.doc.Name, Skipped: why}
 		ok[i] = why == ""
 	}
 	if n == 0 {

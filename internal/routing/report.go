@@ -111,7 +111,11 @@ func Fairness(ctx context.Context, s *store.Store, p crm.Principal, since, now t
 				// "outside working hours (Tue 05:00 ...)" counts as one reason.
 				reason, _, _ := strings.Cut(c.Skipped, " (")
 				reason, _, _ = strings.Cut(reason, " until ")
-				row(pool, c.Email).Skipped[reason]++
+				in := c.Pool // the pool the rep was passed over in (overflow tries several)
+				if in == "" {
+					in = pool
+				}
+				row(in, c.Email).Skipped[reason]++
 			}
 		}
 	}

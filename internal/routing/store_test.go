@@ -142,3 +142,54 @@ func TestRoundRobinSurvivesRestart(t *testing.T) {
 		})
 	}
 }
+
+// The fairness audit counts each rep's leads against their share and the
+// times they were passed over, in the pool where that happened.
+func TestFairness(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		o := storetest.NewOrg(t, s)
+		admin := storetest.As(o.Admin)
+		doc := `name: t
+queue_owner: admin@example.com
+pools:
+  - {name: a, members: [{team: East A}], overflow: b}
+  - {name: b, method: weighted, members: [{email: rep.a1@example.com, weight: 300}, {email: rep.b@example.com, weight: 100}]}
+rules:
+  - {name: all, pool: a}
+`
+		if _, err := routing.Apply(ctx, s, admin, "r.yaml", []byte(doc), time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range newLeads(t, s, 4) {
+			if _, err := routing.Assign(ctx, s, admin, id, time.Now().UTC()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := s.Users.Update(ctx, crm.System, o.RepA2.ID, func(u *crm.User) error { u.Active = false; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range newLeads(t, s, 2) {
+			if _, err := routing.Assign(ctx, s, admin, id, time.Now().UTC()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		fair, err := routing.Fairness(ctx, s, admin, time.Now().Add(-time.Hour), time.Now().UTC())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]routing.FairRow{}
+		for _, f := range fair {
+			got[f.Pool+" "+f.Rep] = f
+		}
+		if a1 := got["a rep.a1@example.com"]; a1.Leads != 4 || a1.Expected != 1 {
+			t.Errorf("rep A1 in pool a: %+v, want 4 leads (2 before A2 left, 2 after) and all of the share now", a1)
+		}
+		if a2 := got["a rep.a2@example.com"]; a2.Leads != 2 || a2.Skipped["inactive"] != 2 {
+			t.Errorf("rep A2 in pool a: %+v, want 2 leads and passed over twice as inactive", a2)
+		}
+		if _, err := routing.Fairness(ctx, s, storetest.As(o.MgrA), time.Now().Add(-time.Hour), time.Now()); !errors.Is(err, crm.ErrForbidden) {
+			t.Errorf("a manager reading the fairness audit: %v", err)
+		}
+	})
+}
