@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -18,7 +19,7 @@ var ctx = context.Background()
 
 // fast is a worker's options for tests: millisecond polls and backoff.
 func fast() Options {
-	return Options{Poll: 5 * time.Millisecond, Backoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond}
+	return Options{Poll: 5 * time.Millisecond, Backoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond, Log: slog.New(slog.DiscardHandler)}
 }
 
 func enqueue(t *testing.T, s *store.Store, j Job) int64 {
