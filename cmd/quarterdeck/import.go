@@ -11,6 +11,7 @@ import (
 	"github.com/quarterdeck/quarterdeck/internal/crm"
 	"github.com/quarterdeck/quarterdeck/internal/importer"
 	"github.com/quarterdeck/quarterdeck/internal/leads"
+	"github.com/quarterdeck/quarterdeck/internal/routing"
 	"github.com/quarterdeck/quarterdeck/internal/store"
 	"github.com/spf13/cobra"
 )
@@ -71,6 +72,12 @@ rejected rows (with reasons) to --rejects (default: rejects.csv).`,
 			if scoreErr != nil {
 				return fmt.Errorf("the import is stored, but scoring its leads failed (run quarterdeck leads score): %w", scoreErr)
 			}
+			var routed int
+			if err == nil && res.Committed && res.PerEntity["leads"] > 0 {
+				if routed, err = routing.AssignUnowned(cmd.Context(), s, crm.System, time.Now().UTC()); err != nil {
+					return fmt.Errorf("the import is stored, but routing its new leads failed after %d (run quarterdeck leads assign): %w", routed, err)
+				}
+			}
 			if asJSON && (err == nil || errors.Is(err, crm.ErrInvalid)) && res.Source != "" {
 				if encErr := writeJSON(c.stdout, res); encErr != nil {
 					return encErr
@@ -88,6 +95,9 @@ rejected rows (with reasons) to --rejects (default: rejects.csv).`,
 				}
 				if scored > 0 {
 					fmt.Fprintf(c.stdout, "%d leads scored again with the active scoring models\n", scored)
+				}
+				if routed > 0 {
+					fmt.Fprintf(c.stdout, "%d new leads without an owner routed by the active rule set\n", routed)
 				}
 			}
 			return err

@@ -126,6 +126,10 @@ func DryRun(ctx context.Context, s *store.Store, p crm.Principal, set *Set, ls [
 	if err != nil {
 		return nil, err
 	}
+	rc, err := leads.NewRecorder(ctx, s)
+	if err != nil {
+		return nil, err
+	}
 	st := State{}
 	out := make([]Decision, len(ls))
 	for i := range ls {
@@ -133,11 +137,7 @@ func DryRun(ctx context.Context, s *store.Store, p crm.Principal, set *Set, ls [
 		if l.CreatedAt.IsZero() {
 			l.CreatedAt = now
 		}
-		rec, err := leads.RecordFor(ctx, s, l, nil, now)
-		if err != nil {
-			return nil, err
-		}
-		if out[i], err = set.Route(rec, l.Email, l.Company, org, st, now); err != nil {
+		if out[i], err = set.Route(rc.Record(l, nil, now), l.Email, l.Company, org, st, now); err != nil {
 			return nil, fmt.Errorf("lead %d of the file: %w", i+1, err)
 		}
 	}

@@ -161,10 +161,20 @@ var routeMu sync.Mutex
 
 // Assign routes a lead with the active rule set, stores its new owner,
 // the pools' turn order and the logged decision, in one transaction, and
-// returns the assignment. Routing is serialised (a process lock, and on
-// PostgreSQL a transaction-level advisory lock shared by every server), so
-// parallel requests never give two reps the same turn.
+// returns the assignment.
 func Assign(ctx context.Context, s *store.Store, p crm.Principal, leadID int64, now time.Time) (*Assignment, error) {
+	as, err := AssignMany(ctx, s, p, []int64{leadID}, now)
+	if err != nil {
+		return nil, err
+	}
+	return &as[0], nil
+}
+
+// AssignMany routes leads in order, as if they arrived one after the other
+// (an import), in one transaction. Routing is serialised (a process lock,
+// and on PostgreSQL a transaction-level advisory lock shared by every
+// server), so parallel requests never give two reps the same turn.
+func AssignMany(ctx context.Context, s *store.Store, p crm.Principal, ids []int64, now time.Time) ([]Assignment, error) {
 	v, err := Active(ctx, s)
 	if err != nil {
 		return nil, err
@@ -172,20 +182,19 @@ func Assign(ctx context.Context, s *store.Store, p crm.Principal, leadID int64, 
 	if v == nil {
 		return nil, fmt.Errorf("%w: %w", crm.ErrConflict, ErrNoRuleSet)
 	}
-	l, err := s.Leads.Get(ctx, p, leadID)
-	if err != nil {
-		return nil, err
+	ls := make([]*crm.Lead, len(ids))
+	for i, id := range ids {
+		if ls[i], err = s.Leads.Get(ctx, p, id); err != nil {
+			return nil, err
+		}
 	}
-	rec, err := leads.RecordFor(ctx, s, l, nil, now)
+	rc, err := leads.NewRecorder(ctx, s)
 	if err != nil {
 		return nil, err
 	}
 	routeMu.Lock()
 	defer routeMu.Unlock()
-	a := &Assignment{LeadID: leadID, PreviousOwnerID: l.OwnerID, RulesetID: &v.ID, AssignedAt: now}
-	if p.UserID != 0 {
-		a.AssignedBy = &p.UserID
-	}
+	out := make([]Assignment, len(ids))
 	err = s.WithBulk(ctx, func(b *store.Bulk) error {
 		if b.Engine() == "postgres" {
 			if _, err := b.Exec(ctx, `SELECT pg_advisory_xact_lock(4242001)`); err != nil {
@@ -200,32 +209,74 @@ func Assign(ctx context.Context, s *store.Store, p crm.Principal, leadID int64, 
 		if err != nil {
 			return err
 		}
-		if a.Decision, err = v.set.Route(rec, l.Email, l.Company, org, st, now); err != nil {
+		first, err := b.AllocIDs(ctx, len(ids))
+		if err != nil {
 			return err
 		}
-		a.OwnerID = a.Decision.OwnerID
-		if _, err := b.Exec(ctx, `UPDATE leads SET owner_id = $1 WHERE id = $2`, a.OwnerID, leadID); err != nil {
-			return fmt.Errorf("assign the lead: %w", err)
+		for i, l := range ls {
+			a := &out[i]
+			*a = Assignment{ID: first + int64(i), LeadID: l.ID, PreviousOwnerID: l.OwnerID, RulesetID: &v.ID, AssignedAt: now}
+			if p.UserID != 0 {
+				a.AssignedBy = &p.UserID
+			}
+			if a.Decision, err = v.set.Route(rc.Record(l, nil, now), l.Email, l.Company, org, st, now); err != nil {
+				return err
+			}
+			a.OwnerID = a.Decision.OwnerID
+			if _, err := b.Exec(ctx, `UPDATE leads SET owner_id = $1 WHERE id = $2`, a.OwnerID, l.ID); err != nil {
+				return fmt.Errorf("assign the lead: %w", err)
+			}
+			considered, _ := json.Marshal(a.Decision.Considered)
+			if _, err := b.Exec(ctx, `INSERT INTO lead_assignments (id, lead_id, owner_id, previous_owner_id, ruleset_id, rule, pool, method, account_id, queued, reason, considered, assigned_at, assigned_by)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+				a.ID, l.ID, a.OwnerID, a.PreviousOwnerID, a.RulesetID, a.Decision.Rule, a.Decision.Pool, a.Decision.Method, a.Decision.AccountID,
+				a.Decision.Queue, a.Decision.Reason, string(considered), now, a.AssignedBy); err != nil {
+				return fmt.Errorf("log the assignment: %w", err)
+			}
+			if err := b.Audit(ctx, p, "route", "lead", l.ID, map[string]any{"owner_id": a.PreviousOwnerID}, map[string]any{"owner_id": a.OwnerID, "reason": a.Decision.Reason}); err != nil {
+				return err
+			}
 		}
-		if a.ID, err = b.AllocIDs(ctx, 1); err != nil {
-			return err
-		}
-		considered, _ := json.Marshal(a.Decision.Considered)
-		if _, err := b.Exec(ctx, `INSERT INTO lead_assignments (id, lead_id, owner_id, previous_owner_id, ruleset_id, rule, pool, method, account_id, queued, reason, considered, assigned_at, assigned_by)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-			a.ID, leadID, a.OwnerID, a.PreviousOwnerID, a.RulesetID, a.Decision.Rule, a.Decision.Pool, a.Decision.Method, a.Decision.AccountID,
-			a.Decision.Queue, a.Decision.Reason, string(considered), now, a.AssignedBy); err != nil {
-			return fmt.Errorf("log the assignment: %w", err)
-		}
-		if err := saveState(ctx, b, st, now); err != nil {
-			return err
-		}
-		return b.Audit(ctx, p, "route", "lead", leadID, map[string]any{"owner_id": a.PreviousOwnerID}, map[string]any{"owner_id": a.OwnerID, "reason": a.Decision.Reason})
+		return saveState(ctx, b, st, now)
 	})
 	if err != nil {
 		return nil, err
 	}
-	return a, nil
+	return out, nil
+}
+
+// AssignUnowned routes every lead that has no owner and was never
+// assigned (what an import brought in), when a rule set is applied. It
+// returns how many it routed.
+func AssignUnowned(ctx context.Context, s *store.Store, p crm.Principal, now time.Time) (int, error) {
+	if v, err := Active(ctx, s); err != nil || v == nil {
+		return 0, err
+	}
+	rows, err := s.DB().QueryContext(ctx, `SELECT l.id FROM leads l WHERE l.owner_id IS NULL
+		AND NOT EXISTS (SELECT 1 FROM lead_assignments a WHERE a.lead_id = l.id) ORDER BY l.created_at, l.id`)
+	if err != nil {
+		return 0, fmt.Errorf("unowned leads: %w", err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(ids) == 0 {
+		return 0, err
+	}
+	const batch = 500
+	for i := 0; i < len(ids); i += batch {
+		if _, err := AssignMany(ctx, s, p, ids[i:min(i+batch, len(ids))], now); err != nil {
+			return i, err
+		}
+	}
+	return len(ids), nil
 }
 
 func loadState(ctx context.Context, b *store.Bulk) (State, error) {

@@ -193,3 +193,32 @@ rules:
 		}
 	})
 }
+
+// What an import brings in without owners is routed once: 10 leads over a
+// team of two, 5 each, and a second pass finds nothing left.
+func TestAssignUnowned(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		o := storetest.NewOrg(t, s)
+		admin := storetest.As(o.Admin)
+		newLeads(t, s, 10)
+		if n, err := routing.AssignUnowned(ctx, s, admin, time.Now()); n != 0 || err != nil {
+			t.Errorf("without a rule set: %d (%v), want nothing routed", n, err)
+		}
+		if _, err := routing.Apply(ctx, s, admin, "r.yaml", []byte(rulesDoc), time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := routing.AssignUnowned(ctx, s, admin, time.Now().UTC()); n != 10 || err != nil {
+			t.Fatalf("routed %d (%v), want 10", n, err)
+		}
+		var a1, a2 int
+		s.DB().QueryRow(`SELECT COUNT(*) FROM leads WHERE owner_id = $1`, o.RepA1.ID).Scan(&a1)
+		s.DB().QueryRow(`SELECT COUNT(*) FROM leads WHERE owner_id = $1`, o.RepA2.ID).Scan(&a2)
+		if a1 != 5 || a2 != 5 {
+			t.Errorf("10 imported leads over 2 reps: %d and %d, want 5 each", a1, a2)
+		}
+		if n, _ := routing.AssignUnowned(ctx, s, admin, time.Now().UTC()); n != 0 {
+			t.Errorf("a second pass routed %d", n)
+		}
+	})
+}
