@@ -341,3 +341,54 @@ func TestChannelValidation(t *testing.T) {
 		t.Errorf("a good channel: %v", err)
 	}
 }
+
+func TestLoadChannels(t *testing.T) {
+	env := map[string]string{"SLACK_URL": "https://hooks.slack.com/services/T/B/X", "HOOK_SECRET": "k"}
+	good := `channels:
+  - name: sales-alerts
+    type: slack
+    url_env: SLACK_URL
+  - name: crm-hooks
+    type: webhook
+    url: https://hooks.example.com/quarterdeck
+    secret_env: HOOK_SECRET
+    headers: {X-Api-Key: abc}
+`
+	chs, err := LoadChannels("channels.yaml", []byte(good), func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(chs) != 2 || chs[0].URL != env["SLACK_URL"] || chs[1].Secret != "k" || chs[1].Headers["X-Api-Key"] != "abc" {
+		t.Errorf("channels %+v", chs)
+	}
+	for _, c := range chs {
+		if err := c.Validate(); err != nil {
+			t.Errorf("%s: %v", c.Name, err)
+		}
+	}
+	bad := `channels:
+  - name: sales-alerts
+    type: slak
+    url_env: MISSING
+  - name: sales-alerts
+    type: webhook
+    url: https://hooks.example.com/x
+`
+	_, err = LoadChannels("channels.yaml", []byte(bad), func(k string) string { return env[k] })
+	if err != nil && strings.Count(err.Error(), "\n") != 3 {
+		t.Errorf("want 4 problems, one per line:\n%v", err)
+	}
+	for _, want := range []string{
+		`channels.yaml:3: channels[0].type: "slak" is not slack or webhook`,
+		`channels.yaml:4: channels[0].url_env: the environment variable MISSING is not set`,
+		`channels.yaml:5: channels[1].name: "sales-alerts" is defined twice`,
+		`channels.yaml:5: channels[1].secret: a webhook needs a secret`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v\nwant it to contain %s", err, want)
+		}
+	}
+	if _, err := LoadChannels("channels.yaml", []byte("channels:\n  - name: x\n    colour: red\n"), nil); err == nil || !strings.Contains(err.Error(), "channels.yaml:3") {
+		t.Errorf("an unknown field: %v", err)
+	}
+}
