@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -84,8 +85,11 @@ func Register(w *jobs.Worker, s *store.Store, channels []Channel, opts Options) 
 // deliver makes one attempt and logs it.
 func (d *deliverer) deliver(ctx context.Context, j *jobs.Job) error {
 	var m Message
-	if err := j.Decode(&m); err != nil {
-		return jobs.Permanent(err)
+	// Numbers in Data stay as written (an id above 2^53 must not become a float).
+	dec := json.NewDecoder(strings.NewReader(j.Payload))
+	dec.UseNumber()
+	if err := dec.Decode(&m); err != nil {
+		return jobs.Permanent(fmt.Errorf("delivery %d: decode the message: %w", j.ID, err))
 	}
 	start := d.opts.Now()
 	status, err := d.attempt(ctx, j, m)
@@ -144,7 +148,7 @@ func (d *deliverer) attempt(ctx context.Context, j *jobs.Job, m Message) (int, e
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
 			return 0, fmt.Errorf("no answer within %v", d.opts.Timeout)
 		}
-		return 0, redact(err, ch.URL)
+		return 0, redact(err, ch.Name)
 	}
 	defer resp.Body.Close()
 	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
@@ -164,9 +168,14 @@ func (d *deliverer) attempt(ctx context.Context, j *jobs.Job, m Message) (int, e
 	}
 }
 
-// redact keeps the channel's URL out of errors: a Slack webhook URL is a secret.
-func redact(err error, url string) error {
-	return errors.New(strings.ReplaceAll(err.Error(), url, "<channel url>"))
+// redact keeps the channel's URL out of errors (a Slack webhook URL is a
+// secret): the error names the channel instead.
+func redact(err error, channel string) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return fmt.Errorf("post to channel %s: %w", channel, err)
 }
 
 // retryAfter reads a Retry-After header (seconds or an HTTP date); 0 lets

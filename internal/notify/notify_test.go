@@ -392,3 +392,34 @@ func TestLoadChannels(t *testing.T) {
 		t.Errorf("an unknown field: %v", err)
 	}
 }
+
+func TestNetworkErrorIsRetriedWithoutTheURL(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		r := newReceiver(t, 200)
+		url := r.URL + "/services/T000/B000/secret-token"
+		r.Close() // nobody listens any more
+		w := worker(t, s, 2, Channel{Name: "sales-alerts", Type: Slack, URL: url})
+		j, log := deliver(t, s, w, hotLead("sales-alerts"))
+		if j.State != jobs.Dead || outcomes(log) != "0 retry, 0 dead" {
+			t.Fatalf("%s, log %s", j.State, outcomes(log))
+		}
+		for _, a := range log {
+			if strings.Contains(a.Error, "secret-token") || !strings.Contains(a.Error, "post to channel sales-alerts") {
+				t.Errorf("logged error %q: want the channel's name, not its URL", a.Error)
+			}
+		}
+	})
+}
+
+func TestWebhookDataKeepsLargeNumbers(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		r := newReceiver(t, 200)
+		w := worker(t, s, 2, Channel{Name: "hooks", Type: Webhook, URL: r.URL, Secret: secret})
+		m := hotLead("hooks")
+		m.Data = map[string]any{"lead_id": int64(1)<<60 + 1}
+		deliver(t, s, w, m)
+		if body := string(r.requests()[0].body); !strings.Contains(body, `"data":{"lead_id":1152921504606846977}`) {
+			t.Errorf("body %s", body)
+		}
+	})
+}
