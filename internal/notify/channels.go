@@ -2,7 +2,6 @@ package notify
 
 import (
 	"fmt"
-	"net/url"
 
 	"github.com/quarterdeck/quarterdeck/internal/definition"
 )
@@ -18,6 +17,13 @@ import (
 //	    url: https://hooks.example.com/quarterdeck
 //	    secret_env: QUARTERDECK_CRM_HOOKS_SECRET
 //	    headers: {X-Api-Key: "..."}
+//	  - name: ops-mail
+//	    type: email
+//	    url: smtp://mail.example.com:587
+//	    username: quarterdeck
+//	    secret_env: QUARTERDECK_SMTP_PASSWORD
+//	    from: quarterdeck@example.com
+//	    to: [sales-ops@example.com]
 //
 // A URL or secret may be written in the file or named as an environment
 // variable (url_env, secret_env), so the file can be committed without them.
@@ -33,6 +39,9 @@ type channelDoc struct {
 	Secret    string            `yaml:"secret"`
 	SecretEnv string            `yaml:"secret_env"`
 	Headers   map[string]string `yaml:"headers"`
+	From      string            `yaml:"from"`
+	To        []string          `yaml:"to"`
+	Username  string            `yaml:"username"`
 }
 
 // LoadChannels reads a channels file (see channelsDoc); getenv resolves the
@@ -47,22 +56,17 @@ func LoadChannels(file string, data []byte, getenv func(string) string) ([]Chann
 	var out []Channel
 	for i, c := range doc.Channels {
 		at := fmt.Sprintf("channels[%d]", i)
-		ch := Channel{Name: c.Name, Type: c.Type, URL: c.URL, Secret: c.Secret, Headers: c.Headers}
-		d.Require(c.Name != "", at+".name", "a channel needs a name")
-		d.Require(!seen[c.Name], at+".name", fmt.Sprintf("%q is defined twice", c.Name))
-		seen[c.Name] = true
-		d.Require(c.Type == Slack || c.Type == Webhook, at+".type", fmt.Sprintf("%q is not slack or webhook", c.Type))
+		ch := Channel{Name: c.Name, Type: c.Type, Headers: c.Headers, From: c.From, To: c.To, Username: c.Username}
 		ch.URL = fromEnv(d, at, "url", c.URL, c.URLEnv, getenv)
 		ch.Secret = fromEnv(d, at, "secret", c.Secret, c.SecretEnv, getenv)
-		if ch.URL != "" {
-			u, err := url.Parse(ch.URL)
-			d.Require(err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "", at+".url", "must be an http or https URL")
-		} else if c.URLEnv == "" {
-			d.Add(at+".url", "a channel needs a url (or url_env)")
-		}
-		if c.Type == Webhook {
-			d.Require(ch.Secret != "", at+".secret", "a webhook needs a secret (or secret_env): receivers verify the signature with it")
-		}
+		d.Require(c.Name == "" || !seen[c.Name], at+".name", fmt.Sprintf("%q is defined twice", c.Name))
+		seen[c.Name] = true
+		ch.check(func(field, reason string) {
+			if (field == "url" && c.URLEnv != "" && ch.URL == "") || (field == "secret" && c.SecretEnv != "" && ch.Secret == "") {
+				return // already reported: the environment variable is not set
+			}
+			d.Add(at+"."+field, "%s", reason)
+		})
 		out = append(out, ch)
 	}
 	if err := d.Err(); err != nil {

@@ -24,8 +24,8 @@ import (
 // The outcomes of a delivery attempt in the log.
 const (
 	Delivered   = "delivered"   // the receiver answered 2xx
-	Retry       = "retry"       // 5xx, 429, a timeout or a network error: tried again later
-	Refused     = "failed"      // another 4xx (or no such channel): not tried again
+	Retry       = "retry"       // 5xx, 429, a timeout or a network error (SMTP: 4xx): tried again later
+	Refused     = "failed"      // another 4xx (SMTP: 5xx), or no such channel: not tried again
 	GaveUp      = "dead"        // the last allowed attempt failed
 	Interrupted = "interrupted" // the server stopped during the attempt: tried again, not counted
 )
@@ -114,6 +114,11 @@ func (d *deliverer) attempt(ctx context.Context, j *jobs.Job, m Message) (int, e
 	ch, ok := d.channels[m.Channel]
 	if !ok {
 		return 0, jobs.Permanent(fmt.Errorf("no notification channel %q is configured", m.Channel))
+	}
+	if ch.Type == Email {
+		actx, cancel := context.WithTimeout(ctx, d.opts.Timeout)
+		defer cancel()
+		return d.sendMail(actx, j, ch, m)
 	}
 	var body []byte
 	var err error

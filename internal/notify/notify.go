@@ -1,5 +1,5 @@
 // Package notify is Quarterdeck's one notification delivery: Slack incoming
-// webhooks and signed generic webhooks, each message a durable job of the
+// webhooks, signed generic webhooks and SMTP mail, each message a durable job of the
 // queue in internal/jobs (deduplicated per channel, event and dedupe key,
 // retried with backoff, never lost on restart), each attempt a row of the
 // delivery log. Lead routing, SLAs and automation send through it.
@@ -8,6 +8,8 @@ package notify
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"net/mail"
 	"net/url"
 	"time"
 
@@ -23,6 +25,7 @@ const Kind = "notify.deliver"
 const (
 	Slack   = "slack"   // a Slack incoming webhook
 	Webhook = "webhook" // a generic JSON webhook signed with HMAC-SHA256
+	Email   = "email"   // mail through an SMTP server
 )
 
 // Channel is where messages go, configured once and named in messages.
@@ -31,33 +34,70 @@ const (
 // queue or the log.
 type Channel struct {
 	Name string `json:"name" yaml:"name"`
-	Type string `json:"type" yaml:"type"` // slack or webhook
-	URL  string `json:"url" yaml:"url"`
-	// Secret signs webhook bodies (required for webhooks).
+	Type string `json:"type" yaml:"type"` // slack, webhook or email
+	// URL is the webhook's, or the mail server's: smtp://host:587
+	// (STARTTLS when the server offers it) or smtps://host:465 (TLS).
+	URL string `json:"url" yaml:"url"`
+	// Secret signs webhook bodies (required for webhooks); for email, the
+	// SMTP password of Username.
 	Secret string `json:"secret,omitempty" yaml:"secret"`
-	// Headers are added to every request (an API key of the receiver).
+	// Headers are added to every webhook request (an API key of the receiver).
 	Headers map[string]string `json:"headers,omitempty" yaml:"headers"`
+	// Email only: the sender, the recipients and the SMTP login.
+	From     string   `json:"from,omitempty" yaml:"from"`
+	To       []string `json:"to,omitempty" yaml:"to"`
+	Username string   `json:"username,omitempty" yaml:"username"`
 }
 
 // Validate checks the channel can be delivered to.
 func (c Channel) Validate() error {
 	p := crm.NewProblems("notification channel")
+	c.check(func(field, reason string) { p.Add(field, "%s", reason) })
+	return p.Err()
+}
+
+// check reports each problem of the channel to add.
+func (c Channel) check(add func(field, reason string)) {
 	if c.Name == "" {
-		p.Add("name", "is required")
+		add("name", "a channel needs a name")
+	}
+	u, err := url.Parse(c.URL)
+	if c.URL == "" {
+		add("url", "a channel needs a url")
+		u = &url.URL{}
+	} else if err != nil || u.Host == "" {
+		add("url", "is not a URL with a host")
+		u = &url.URL{}
 	}
 	switch c.Type {
-	case Slack:
-	case Webhook:
-		if c.Secret == "" {
-			p.Add("secret", "is required for a webhook: receivers verify the signature with it")
+	case Slack, Webhook:
+		if c.URL != "" && u.Host != "" && u.Scheme != "https" && u.Scheme != "http" {
+			add("url", "must be an http or https URL")
+		}
+		if c.Type == Webhook && c.Secret == "" {
+			add("secret", "a webhook needs a secret: receivers verify the signature with it")
+		}
+	case Email:
+		if c.URL != "" && u.Host != "" && u.Scheme != "smtp" && u.Scheme != "smtps" {
+			add("url", "must be smtp://host:port or smtps://host:port")
+		}
+		if _, err := mail.ParseAddress(c.From); err != nil {
+			add("from", "needs the sender's address")
+		}
+		if len(c.To) == 0 {
+			add("to", "needs at least one recipient")
+		}
+		for i, to := range c.To {
+			if _, err := mail.ParseAddress(to); err != nil {
+				add(fmt.Sprintf("to[%d]", i), fmt.Sprintf("%q is not an e-mail address", to))
+			}
+		}
+		if c.Username != "" && c.Secret == "" {
+			add("secret", "a username needs its password in secret")
 		}
 	default:
-		p.Add("type", "%q is not slack or webhook", c.Type)
+		add("type", fmt.Sprintf("%q is not slack, webhook or email", c.Type))
 	}
-	if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		p.Add("url", "must be an http or https URL")
-	}
-	return p.Err()
 }
 
 // Field is one labelled value of a message (Slack shows them in two columns).

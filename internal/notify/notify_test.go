@@ -328,7 +328,9 @@ func TestChannelValidation(t *testing.T) {
 		field string
 	}{
 		{Channel{Type: Slack, URL: "https://hooks.slack.com/services/T/B/X"}, "name"},
-		{Channel{Name: "x", Type: "email", URL: "https://x"}, "type"},
+		{Channel{Name: "x", Type: "sms", URL: "https://x"}, "type"},
+		{Channel{Name: "x", Type: Email, URL: "smtp://mail.example.com", From: "q@example.com"}, "to"},
+		{Channel{Name: "x", Type: Email, URL: "https://mail.example.com", From: "q@example.com", To: []string{"a@example.com"}}, "url"},
 		{Channel{Name: "x", Type: Webhook, URL: "https://x"}, "secret"},
 		{Channel{Name: "x", Type: Slack, URL: "ftp://x"}, "url"},
 	} {
@@ -379,7 +381,7 @@ func TestLoadChannels(t *testing.T) {
 		t.Errorf("want 4 problems, one per line:\n%v", err)
 	}
 	for _, want := range []string{
-		`channels.yaml:3: channels[0].type: "slak" is not slack or webhook`,
+		`channels.yaml:3: channels[0].type: "slak" is not slack, webhook or email`,
 		`channels.yaml:4: channels[0].url_env: the environment variable MISSING is not set`,
 		`channels.yaml:5: channels[1].name: "sales-alerts" is defined twice`,
 		`channels.yaml:5: channels[1].secret: a webhook needs a secret`,
