@@ -56,9 +56,9 @@ func TestBrowserDashboard(t *testing.T) {
 	if !strings.Contains(loc, "rep_id=") || !strings.Contains(loc, "period="+years[1]) {
 		t.Errorf("drill-down lost the filters: %s", loc)
 	}
-	ds.step(chromedp.Click(`nav a[href^="/performers"]`), chromedp.WaitVisible(`#top`))
+	ds.follow(`nav a[href^="/performers"]`, "/performers", `#top`)
 	screenshot(t, bctx, "performers-manager")
-	ds.step(chromedp.Click(`nav a[href^="/quality"]`), chromedp.WaitVisible(`#findings`))
+	ds.follow(`nav a[href^="/quality"]`, "/quality", `#findings`)
 	if rows := ds.text(`#findings tbody`); !strings.Contains(rows, "Duplicate accounts") {
 		t.Errorf("quality page shows %q", rows)
 	}

@@ -16,8 +16,7 @@ import (
 func TestBrowserForecast(t *testing.T) {
 	bctx, problems := newBrowser(t)
 	ds, rep := loginToDemo(t, bctx, func(l demo.Login) bool { return l.Role == crm.RoleRep })
-	ds.step(chromedp.Click(`nav a[href="/forecast"]`),
-		chromedp.WaitVisible(`#methods`))
+	ds.follow(`nav a[href="/forecast"]`, "/forecast", `#methods`)
 	if h := ds.text(`h1`); !strings.Contains(h, "Forecast") {
 		t.Fatalf("forecast heading %q", h)
 	}
@@ -45,7 +44,7 @@ func TestBrowserForecast(t *testing.T) {
 		t.Errorf("calls table shows %q", calls)
 	}
 	screenshot(t, bctx, "forecast-rep-call")
-	ds.step(chromedp.Click(`a[href="/forecast/deals"]`), chromedp.WaitVisible(`a[href="/api/forecast/model"]`))
+	ds.follow(`a[href="/forecast/deals"]`, "/forecast/deals", `a[href="/api/forecast/model"]`)
 	if h := ds.text(`h1`); !strings.Contains(h, "win probability") {
 		t.Errorf("deals heading %q", h)
 	}

@@ -16,14 +16,16 @@ import (
 func TestBrowserLeads(t *testing.T) {
 	bctx, problems := newBrowser(t)
 	ds, _ := loginToDemo(t, bctx, func(l demo.Login) bool { return l.Role == crm.RoleOps })
-	ds.step(chromedp.Click(`nav a[href="/leads"]`), chromedp.WaitVisible(`#leads`))
+	ds.follow(`nav a[href="/leads"]`, "/leads", `#leads`)
 	if h := ds.text(`h1`); !strings.Contains(h, "Leads by score") {
 		t.Fatalf("leads heading %q", h)
 	}
 	waitTrue(t, bctx, `document.querySelectorAll('.chart-canvas[data-drawn=true] canvas').length > 0`)
 	screenshot(t, bctx, "leads-ops")
 	first := ds.text(`#leads tbody tr:first-child td:first-child`)
-	ds.step(chromedp.Click(`#leads tbody tr:first-child td:first-child a`), chromedp.WaitVisible(`#why-inbound`))
+	ds.step(chromedp.Click(`#leads tbody tr:first-child td:first-child a`))
+	waitTrue(t, bctx, `location.pathname.startsWith("/leads/") && document.readyState === "complete"`)
+	ds.step(chromedp.WaitVisible(`#why-inbound`))
 	if h := ds.text(`h1`); !strings.Contains(h, strings.TrimSpace(first)) {
 		t.Errorf("lead page heading %q, want the lead %q", h, first)
 	}

@@ -75,7 +75,7 @@ func TestBrowserOneFigureEverywhere(t *testing.T) {
 			screenshot(t, bctx, "home-"+who.name)
 			ds.follow(`nav a[href^="/dashboard"]`, "/dashboard", `.tiles`)
 			dash := ds.tileValues()
-			ds.step(chromedp.Click(`nav a[href^="/forecast"]`), chromedp.WaitVisible(`#verdict`))
+			ds.follow(`nav a[href^="/forecast"]`, "/forecast", `#verdict`)
 			fc := ds.tileValues()
 			shared := func(a, b map[string]string, an, bn string) int {
 				n := 0
