@@ -23,15 +23,16 @@ import (
 // each source overriding the one before: the defaults, the YAML file named by
 // --config, the QUARTERDECK_* environment, then the flags given explicitly.
 type Config struct {
-	Database      string // DuckDB file path, or a postgres:// DSN
-	Addr          string // the web server's listen address
-	SecureCookies string // auto, always or never
-	LogLevel      string // debug, info, warn or error
-	LogFormat     string // text or json
-	AdminEmail    string // first admin, created by serve in an empty database
-	AdminPassword string
-	SnapshotAt    string // time of day (UTC, HH:MM) serve runs its daily work (forecast snapshot, lead rescoring); "off" for never
-	Quiet         bool   // flag only: print results and errors, nothing else
+	Database       string // DuckDB file path, or a postgres:// DSN
+	Addr           string // the web server's listen address
+	SecureCookies  string // auto, always or never
+	LogLevel       string // debug, info, warn or error
+	LogFormat      string // text or json
+	AdminEmail     string // first admin, created by serve in an empty database
+	AdminPassword  string
+	SnapshotAt     string // time of day (UTC, HH:MM) serve runs its daily work (forecast snapshot, lead rescoring); "off" for never
+	NotifyChannels string // YAML file of notification channels (docs/notifications.md); none: nothing is delivered
+	Quiet          bool   // flag only: print results and errors, nothing else
 
 	from map[string]string // setting key → where its value came from, for error messages
 }
@@ -65,6 +66,7 @@ func (c *Config) settings() []setting {
 		{"admin_email", "QUARTERDECK_ADMIN_EMAIL", "admin-email", &c.AdminEmail},
 		{"admin_password", "QUARTERDECK_ADMIN_PASSWORD", "admin-password", &c.AdminPassword},
 		{"snapshot_at", "QUARTERDECK_SNAPSHOT_AT", "snapshot-at", &c.SnapshotAt},
+		{"notify_channels", "QUARTERDECK_NOTIFY_CHANNELS", "notify-channels", &c.NotifyChannels},
 	}
 }
 

@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"time"
 
 	"github.com/quarterdeck/quarterdeck/internal/crm"
 	"github.com/quarterdeck/quarterdeck/internal/forecast"
+	"github.com/quarterdeck/quarterdeck/internal/jobs"
 	"github.com/quarterdeck/quarterdeck/internal/leads"
+	"github.com/quarterdeck/quarterdeck/internal/notify"
 	"github.com/quarterdeck/quarterdeck/internal/store"
 	"github.com/quarterdeck/quarterdeck/internal/web"
 	"github.com/spf13/cobra"
@@ -47,7 +50,28 @@ create the first admin; they are ignored once there are users.`,
 	f.String("admin-email", "", "email of the first admin, created when the database has no users")
 	f.String("admin-password", "", "password of the first admin")
 	f.String("snapshot-at", def.SnapshotAt, "time of day (UTC) of the daily work (forecast snapshot, lead rescoring), or off")
+	f.String("notify-channels", "", "YAML file of notification channels (Slack, webhooks, e-mail); without it nothing is delivered")
 	return cmd
+}
+
+// notificationWorker is the job worker that delivers notifications to the
+// channels of cfg.NotifyChannels (docs/notifications.md). Serve runs it only
+// when channels are configured: without them messages wait in the queue.
+func notificationWorker(s *store.Store, cfg Config, log *slog.Logger, getenv func(string) string) (*jobs.Worker, error) {
+	data, err := os.ReadFile(cfg.NotifyChannels)
+	if err != nil {
+		return nil, fmt.Errorf("notification channels: %w", err)
+	}
+	channels, err := notify.LoadChannels(cfg.NotifyChannels, data, getenv)
+	if err != nil {
+		return nil, err
+	}
+	w := jobs.NewWorker(s, jobs.Options{Log: log})
+	if err := notify.Register(w, s, channels, notify.Options{Log: log}); err != nil {
+		return nil, err
+	}
+	log.Info("delivering notifications", "channels", len(channels))
+	return w, nil
 }
 
 func (c cli) serve(ctx context.Context, cfg Config) error {
@@ -59,6 +83,12 @@ func (c cli) serve(ctx context.Context, cfg Config) error {
 	defer s.Close()
 	if err := ensureAdmin(ctx, s, cfg, log); err != nil {
 		return err
+	}
+	var worker *jobs.Worker
+	if cfg.NotifyChannels != "" {
+		if worker, err = notificationWorker(s, cfg, log, c.getenv); err != nil {
+			return err
+		}
 	}
 	srv, err := web.NewServer(web.Config{Addr: cfg.Addr, SecureCookies: cfg.SecureCookies}, s, log)
 	if err != nil {
@@ -76,6 +106,9 @@ func (c cli) serve(ctx context.Context, cfg Config) error {
 	if at, _ := cfg.snapshotTime(); at >= 0 {
 		go forecast.RunDaily(ctx, s, log, at, time.Now)
 		go leads.RunDaily(ctx, s, log, at, time.Now)
+	}
+	if worker != nil {
+		go worker.Run(ctx)
 	}
 	if err := srv.Serve(ctx, ln); err != nil {
 		return fmt.Errorf("serve on %s: %w", cfg.Addr, err)

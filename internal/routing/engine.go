@@ -103,6 +103,7 @@ type Decision struct {
 	AccountID  *int64      `json:"account_id,omitempty"`
 	Queue      bool        `json:"queue"` // nobody available: the queue owner took it
 	Reason     string      `json:"reason"`
+	Alert      string      `json:"alert,omitempty"` // the channel told of it`
 	Considered []Candidate `json:"considered,omitempty"`
 }
 
@@ -129,7 +130,7 @@ func (set *Set) Route(lead rules.Record, email, company string, org *Org, st Sta
 		if !matchAll(rl.conds, lead) {
 			continue
 		}
-		dec.Rule = rl.name
+		dec.Rule, dec.Alert = rl.name, rl.alert
 		visited := map[string]bool{}
 		var path []string // pools that had nobody available
 		for name := rl.pool; name != ""; {

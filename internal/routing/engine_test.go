@@ -3,6 +3,7 @@ package routing
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -254,4 +255,18 @@ func FuzzParse(f *testing.F) {
 		// A valid set routes any lead without panicking: to someone, or an error.
 		s.Route(rules.Record{}, "a@b.example", "B", org(2), State{}, now)
 	})
+}
+
+func TestShippedRuleSetParses(t *testing.T) {
+	data, err := os.ReadFile("../../examples/routing/demo.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Parse("demo.yaml", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.rules) != 4 || s.rules[1].alert != "sales-alerts" {
+		t.Errorf("the demo rule set: %d rules, alert %q", len(s.rules), s.rules[1].alert)
+	}
 }

@@ -88,6 +88,9 @@ type RuleDoc struct {
 	Name  string              `yaml:"name"`
 	Match []leads.SegmentTest `yaml:"match"`
 	Pool  string              `yaml:"pool"`
+	// Alert names a notification channel (docs/notifications.md) told of
+	// every lead this rule routes: hot leads, say.
+	Alert string `yaml:"alert"`
 }
 
 // Fields are what routing rules test: the lead's fields and segments, its
@@ -119,6 +122,7 @@ type rule struct {
 	name  string
 	conds []*rules.Condition
 	pool  string
+	alert string
 }
 
 var defaultFreeMail = []string{"gmail.com", "googlemail.com", "yahoo.com", "hotmail.com", "outlook.com", "live.com",
@@ -211,7 +215,7 @@ func Parse(file string, data []byte) (*Set, error) {
 		if _, ok := set.pools[r.Pool]; !ok {
 			d.Add(path+".pool", "%q is not a pool of this rule set", r.Pool)
 		}
-		rl := rule{name: strings.TrimSpace(r.Name), pool: r.Pool}
+		rl := rule{name: strings.TrimSpace(r.Name), pool: r.Pool, alert: strings.TrimSpace(r.Alert)}
 		if rl.name == "" {
 			rl.name = fmt.Sprintf("rule %d", i+1)
 		}

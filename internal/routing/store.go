@@ -12,6 +12,7 @@ import (
 
 	"github.com/quarterdeck/quarterdeck/internal/crm"
 	"github.com/quarterdeck/quarterdeck/internal/leads"
+	"github.com/quarterdeck/quarterdeck/internal/notify"
 	"github.com/quarterdeck/quarterdeck/internal/store"
 )
 
@@ -236,6 +237,12 @@ func AssignMany(ctx context.Context, s *store.Store, p crm.Principal, ids []int6
 			if err := b.Audit(ctx, p, "route", "lead", l.ID, map[string]any{"owner_id": a.PreviousOwnerID}, map[string]any{"owner_id": a.OwnerID, "reason": a.Decision.Reason}); err != nil {
 				return err
 			}
+			if ch := a.Decision.Alert; ch != "" {
+				// Queued in this transaction: the alert exists exactly when the assignment does.
+				if _, _, err := notify.SendIn(ctx, b, alertFor(l, a, ch, now)); err != nil {
+					return fmt.Errorf("alert %s: %w", ch, err)
+				}
+			}
 		}
 		return saveState(ctx, b, st, now)
 	})
@@ -243,6 +250,26 @@ func AssignMany(ctx context.Context, s *store.Store, p crm.Principal, ids []int6
 		return nil, err
 	}
 	return out, nil
+}
+
+// alertFor is the message telling a channel where a lead went and why.
+func alertFor(l *crm.Lead, a *Assignment, channel string, now time.Time) notify.Message {
+	name := strings.TrimSpace(l.FirstName + " " + l.LastName)
+	if name == "" {
+		name = fmt.Sprintf("Lead %d", l.ID)
+	}
+	if l.Company != "" {
+		name += " (" + l.Company + ")"
+	}
+	fields := []notify.Field{{Name: "Owner", Value: a.Decision.Owner}, {Name: "Rule", Value: a.Decision.Rule}}
+	for _, f := range []struct{ k, v string }{{"Source", l.Source}, {"Country", l.Country}, {"Industry", l.Industry}} {
+		if f.v != "" {
+			fields = append(fields, notify.Field{Name: f.k, Value: f.v})
+		}
+	}
+	return notify.Message{Channel: channel, Event: "lead.routed", DedupeKey: fmt.Sprintf("assignment:%d", a.ID),
+		Title: "New lead for " + a.Decision.Owner + ": " + name, Text: a.Decision.Reason, Fields: fields,
+		Link: fmt.Sprintf("/leads/%d", l.ID), Data: map[string]any{"lead_id": l.ID, "owner_id": a.OwnerID, "rule": a.Decision.Rule, "pool": a.Decision.Pool}, At: now}
 }
 
 // AssignUnowned routes every lead that has no owner and was never

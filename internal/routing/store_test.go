@@ -3,13 +3,18 @@ package routing_test
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/quarterdeck/quarterdeck/internal/crm"
+	"github.com/quarterdeck/quarterdeck/internal/jobs"
+	"github.com/quarterdeck/quarterdeck/internal/notify"
 	"github.com/quarterdeck/quarterdeck/internal/routing"
 	"github.com/quarterdeck/quarterdeck/internal/store"
 	"github.com/quarterdeck/quarterdeck/internal/store/storetest"
@@ -219,6 +224,52 @@ func TestAssignUnowned(t *testing.T) {
 		}
 		if n, _ := routing.AssignUnowned(ctx, s, admin, time.Now().UTC()); n != 0 {
 			t.Errorf("a second pass routed %d", n)
+		}
+	})
+}
+
+// A rule with an alert tells its channel of every lead it routes: queued in
+// the assignment's transaction, delivered by the worker to a real receiver,
+// signed.
+func TestRoutingAlert(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		o := storetest.NewOrg(t, s)
+		admin := storetest.As(o.Admin)
+		got := make(chan []byte, 4)
+		var sig http.Header
+		recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			b, _ := io.ReadAll(r.Body)
+			sig = r.Header.Clone()
+			got <- b
+		}))
+		defer recv.Close()
+		doc := strings.Replace(rulesDoc, "{name: all, pool: a}", "{name: all, pool: a, alert: sales}", 1)
+		if _, err := routing.Apply(ctx, s, admin, "r.yaml", []byte(doc), time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		ids := newLeads(t, s, 1)
+		a, err := routing.Assign(ctx, s, admin, ids[0], time.Now().UTC())
+		if err != nil || a.Decision.Alert != "sales" {
+			t.Fatalf("assign: %+v %v", a, err)
+		}
+		w := jobs.NewWorker(s, jobs.Options{})
+		if err := notify.Register(w, s, []notify.Channel{{Name: "sales", Type: notify.Webhook, URL: recv.URL, Secret: "s3cret"}}, notify.Options{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.RunDue(ctx); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case body := <-got:
+			if !strings.Contains(string(body), "lead.routed") || !strings.Contains(string(body), a.Decision.Owner) {
+				t.Errorf("the alert said %s", body)
+			}
+			if err := notify.Verify("s3cret", sig, body, time.Now(), 0); err != nil {
+				t.Errorf("the alert's signature: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("no alert reached the receiver")
 		}
 	})
 }
