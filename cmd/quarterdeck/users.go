@@ -23,7 +23,7 @@ func (c cli) usersCommand() *cobra.Command {
 		Use:   "users",
 		Short: "Add, list and disable users; create API tokens",
 	}
-	cmd.AddCommand(c.usersAddCommand(), c.usersListCommand(), c.usersDisableCommand(), c.usersTokenCommand())
+	cmd.AddCommand(c.usersAddCommand(), c.usersListCommand(), c.usersDisableCommand(), c.usersTokenCommand(), c.usersAvailabilityCommand())
 	return cmd
 }
 

@@ -51,6 +51,22 @@ func LoadOrg(ctx context.Context, s *store.Store, p crm.Principal, now time.Time
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
+	avail, err := availabilities(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	for id, a := range avail {
+		r := o.Reps[id]
+		if r == nil {
+			continue
+		}
+		if loc, err := time.LoadLocation(a.TimeZone); err == nil {
+			r.TimeZone = loc
+		}
+		for _, w := range a.Away {
+			r.Away = append(r.Away, Period{From: w.From, To: w.To})
+		}
+	}
 	arows, err := db.QueryContext(ctx, `SELECT id, name, domain, owner_id, industry, segment, country, employees FROM accounts`)
 	if err != nil {
 		return nil, fmt.Errorf("routing: accounts: %w", err)

@@ -273,3 +273,55 @@ func TestRoutingAlert(t *testing.T) {
 		}
 	})
 }
+
+// A rep out of office is passed over with the reason; who may say so: the
+// rep, their managers, ops; a bad time zone or period is refused by field.
+func TestAvailability(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		o := storetest.NewOrg(t, s)
+		admin := storetest.As(o.Admin)
+		now := time.Now().UTC()
+		away := routing.Availability{UserID: o.RepA2.ID, TimeZone: "Europe/Berlin",
+			Away: []routing.AwayPeriod{{From: now.Add(-time.Hour), To: now.Add(72 * time.Hour), Note: "holiday"}}}
+		if err := routing.SetAvailability(ctx, s, storetest.As(o.RepA1), away, now); !errors.Is(err, crm.ErrForbidden) {
+			t.Errorf("a rep setting another's availability: %v", err)
+		}
+		if err := routing.SetAvailability(ctx, s, storetest.As(o.MgrB), away, now); !errors.Is(err, crm.ErrForbidden) {
+			t.Errorf("another team's manager: %v", err)
+		}
+		bad := routing.Availability{UserID: o.RepA2.ID, TimeZone: "Mars/Olympus", Away: []routing.AwayPeriod{{From: now, To: now.Add(-time.Hour)}}}
+		err := routing.SetAvailability(ctx, s, storetest.As(o.RepA2), bad, now)
+		if !errors.Is(err, crm.ErrInvalid) || !strings.Contains(err.Error(), "time_zone") || !strings.Contains(err.Error(), "away[0].to") {
+			t.Errorf("a bad availability: %v", err)
+		}
+		if err := routing.SetAvailability(ctx, s, storetest.As(o.MgrA), away, now); err != nil {
+			t.Fatalf("rep A2's manager: %v", err)
+		}
+		got, err := routing.GetAvailability(ctx, s, storetest.As(o.RepA2), o.RepA2.ID)
+		if err != nil || got.TimeZone != "Europe/Berlin" || len(got.Away) != 1 || got.Away[0].Note != "holiday" {
+			t.Errorf("read back: %+v (%v)", got, err)
+		}
+		if _, err := routing.Apply(ctx, s, admin, "r.yaml", []byte(rulesDoc), now); err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range newLeads(t, s, 2) {
+			a, err := routing.Assign(ctx, s, admin, id, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a.OwnerID != o.RepA1.ID {
+				t.Errorf("a lead went to %s while rep A2 is away", a.Decision.Owner)
+			}
+			skipped := ""
+			for _, c := range a.Decision.Considered {
+				if c.RepID == o.RepA2.ID {
+					skipped = c.Skipped
+				}
+			}
+			if !strings.Contains(skipped, "out of office") {
+				t.Errorf("rep A2 passed over as %q", skipped)
+			}
+		}
+	})
+}

@@ -15,6 +15,7 @@ import (
 //   POST /api/leads                   creates a lead; one without an owner is routed at once
 //   POST /api/leads/{id}/route        route a lead again (ops, admin)
 //   GET  /api/leads/{id}/assignments  the lead's assignment log with reasons
+//   GET|PUT /api/users/{id}/availability  a user's time zone and out-of-office periods
 
 func (srv *Server) routingRoutes() {
 	m := srv.mux
@@ -22,6 +23,8 @@ func (srv *Server) routingRoutes() {
 	m.HandleFunc("POST /api/routing/rulesets", srv.requireAPI(srv.handleApplyRulesetAPI))
 	m.HandleFunc("POST /api/leads/{id}/route", srv.requireAPI(srv.handleRouteLeadAPI))
 	m.HandleFunc("GET /api/leads/{id}/assignments", srv.requireAPI(srv.handleAssignmentsAPI))
+	m.HandleFunc("GET /api/users/{id}/availability", srv.requireAPI(srv.handleAvailabilityAPI))
+	m.HandleFunc("PUT /api/users/{id}/availability", srv.requireAPI(srv.handlePutAvailabilityAPI))
 	m.HandleFunc("GET /leads/routing", srv.requirePage(srv.handleRoutingPage))
 	m.HandleFunc("POST /leads/routing", srv.requirePage(srv.handleApplyRulesetPage))
 }
@@ -120,4 +123,44 @@ func (srv *Server) handleCreateLead(w http.ResponseWriter, r *http.Request) {
 	}
 	srv.rescoreLead(r, l.ID)
 	writeJSON(w, http.StatusCreated, out)
+}
+
+func (srv *Server) handleAvailabilityAPI(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		srv.writeError(w, r, err)
+		return
+	}
+	a, err := routing.GetAvailability(r.Context(), srv.store, authOf(r).principal(), id)
+	if err != nil {
+		srv.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, a)
+}
+
+// handlePutAvailabilityAPI replaces the time zone and away periods:
+// {"time_zone": "Europe/Berlin", "away": [{"from": ..., "to": ..., "note": ...}]}.
+func (srv *Server) handlePutAvailabilityAPI(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		srv.writeError(w, r, err)
+		return
+	}
+	body, err := readBody(w, r)
+	if err != nil {
+		srv.writeError(w, r, err)
+		return
+	}
+	var a routing.Availability
+	if err := decodeInto(body, &a); err != nil {
+		srv.writeError(w, r, err)
+		return
+	}
+	a.UserID = id
+	if err := routing.SetAvailability(r.Context(), srv.store, authOf(r).principal(), a, time.Now().UTC()); err != nil {
+		srv.writeError(w, r, err)
+		return
+	}
+	srv.handleAvailabilityAPI(w, r)
 }

@@ -127,3 +127,27 @@ func TestRoutingPage(t *testing.T) {
 		}
 	})
 }
+
+func TestAvailabilityAPI(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		e := newEnv(t, s)
+		path := fmt.Sprintf("/api/users/%d/availability", e.org.RepA1.ID)
+		body := `{"time_zone": "America/New_York", "away": [{"from": "2026-12-20T00:00:00Z", "to": "2027-01-04T00:00:00Z", "note": "holiday"}]}`
+		if code, out := e.do("repB", "PUT", path, body); code != http.StatusForbidden {
+			t.Errorf("another rep: %d %v", code, out)
+		}
+		if code, out := e.do("repA1", "PUT", path, `{"time_zone": "Nowhere/Land"}`); code != 400 || !strings.Contains(fmt.Sprint(out), "time_zone") {
+			t.Errorf("a bad time zone: %d %v", code, out)
+		}
+		if code, out := e.do("repA1", "PUT", path, `{"time_zone": 5}`); code != 400 {
+			t.Errorf("a wrong type: %d %v", code, out)
+		}
+		code, out := e.do("repA1", "PUT", path, body)
+		if away, _ := out["away"].([]any); code != 200 || out["time_zone"] != "America/New_York" || len(away) != 1 {
+			t.Fatalf("set: %d %v", code, out)
+		}
+		if code, out := e.do("mgrA", "GET", path, ""); code != 200 || out["time_zone"] != "America/New_York" {
+			t.Errorf("the manager reads it: %d %v", code, out)
+		}
+	})
+}
