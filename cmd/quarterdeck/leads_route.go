@@ -190,3 +190,38 @@ func (c cli) leadsAssignCommand() *cobra.Command {
 	cmd.Flags().StringVar(&as, "as", "", "assign as this user (email); ops or admin")
 	return cmd
 }
+
+func (c cli) leadsSLACommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "sla",
+		Short: "Response-time SLAs of routed leads",
+	}
+	var asJSON bool
+	check := &cobra.Command{
+		Use:   "check",
+		Short: "Record the SLA breaches due by now and alert their channels (serve does this every minute)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, _, err := c.openStore(cmd)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			br, err := routing.CheckSLA(cmd.Context(), s, time.Now().UTC())
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeJSON(c.stdout, br)
+			}
+			fmt.Fprintf(c.stdout, "%d new SLA breaches\n", len(br))
+			for _, b := range br {
+				fmt.Fprintf(c.stdout, "  lead %d %s: %s, due %s (rule %q)\n", b.LeadID, b.Lead, b.Owner, b.DueAt.Format("2006-01-02 15:04"), b.Rule)
+			}
+			return nil
+		},
+	}
+	check.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.AddCommand(check)
+	return cmd
+}

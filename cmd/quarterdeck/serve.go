@@ -14,6 +14,7 @@ import (
 	"github.com/quarterdeck/quarterdeck/internal/jobs"
 	"github.com/quarterdeck/quarterdeck/internal/leads"
 	"github.com/quarterdeck/quarterdeck/internal/notify"
+	"github.com/quarterdeck/quarterdeck/internal/routing"
 	"github.com/quarterdeck/quarterdeck/internal/store"
 	"github.com/quarterdeck/quarterdeck/internal/web"
 	"github.com/spf13/cobra"
@@ -107,6 +108,7 @@ func (c cli) serve(ctx context.Context, cfg Config) error {
 		go forecast.RunDaily(ctx, s, log, at, time.Now)
 		go leads.RunDaily(ctx, s, log, at, time.Now)
 	}
+	go routing.RunSLAChecks(ctx, s, log, time.Minute)
 	if worker != nil {
 		go worker.Run(ctx)
 	}

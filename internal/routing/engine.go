@@ -95,15 +95,19 @@ type Candidate struct {
 
 // Decision is where a lead goes and why.
 type Decision struct {
-	OwnerID    int64       `json:"owner_id"`
-	Owner      string      `json:"owner"`
-	Rule       string      `json:"rule,omitempty"`
-	Pool       string      `json:"pool,omitempty"`
-	Method     string      `json:"method,omitempty"`
-	AccountID  *int64      `json:"account_id,omitempty"`
-	Queue      bool        `json:"queue"` // nobody available: the queue owner took it
-	Reason     string      `json:"reason"`
-	Alert      string      `json:"alert,omitempty"` // the channel told of it`
+	OwnerID   int64  `json:"owner_id"`
+	Owner     string `json:"owner"`
+	Rule      string `json:"rule,omitempty"`
+	Pool      string `json:"pool,omitempty"`
+	Method    string `json:"method,omitempty"`
+	AccountID *int64 `json:"account_id,omitempty"`
+	Queue     bool   `json:"queue"` // nobody available: the queue owner took it
+	Reason    string `json:"reason"`
+	Alert     string `json:"alert,omitempty"` // the channel told of it
+	// SLADue is when the owner must first answer (the rule's SLA), and
+	// SLAAlert the channel told if they do not.
+	SLADue     *time.Time  `json:"sla_due,omitempty"`
+	SLAAlert   string      `json:"sla_alert,omitempty"`
 	Considered []Candidate `json:"considered,omitempty"`
 }
 
@@ -131,6 +135,10 @@ func (set *Set) Route(lead rules.Record, email, company string, org *Org, st Sta
 			continue
 		}
 		dec.Rule, dec.Alert = rl.name, rl.alert
+		if rl.slaIn > 0 {
+			due := now.Add(rl.slaIn)
+			dec.SLADue, dec.SLAAlert = &due, rl.slaAlert
+		}
 		visited := map[string]bool{}
 		var path []string // pools that had nobody available
 		for name := rl.pool; name != ""; {

@@ -91,6 +91,16 @@ type RuleDoc struct {
 	// Alert names a notification channel (docs/notifications.md) told of
 	// every lead this rule routes: hot leads, say.
 	Alert string `yaml:"alert"`
+	// SLA is how soon the lead must first be answered.
+	SLA *SLADoc `yaml:"sla"`
+}
+
+// SLADoc is a response-time target: the owner answers within Within (a
+// duration such as 5m or 1h) of the assignment, or the breach is recorded
+// and, with Alert, a channel is told.
+type SLADoc struct {
+	Within string `yaml:"within"`
+	Alert  string `yaml:"alert"`
 }
 
 // Fields are what routing rules test: the lead's fields and segments, its
@@ -119,10 +129,12 @@ type pool struct {
 }
 
 type rule struct {
-	name  string
-	conds []*rules.Condition
-	pool  string
-	alert string
+	name     string
+	conds    []*rules.Condition
+	pool     string
+	alert    string
+	slaIn    time.Duration // 0: no SLA
+	slaAlert string
 }
 
 var defaultFreeMail = []string{"gmail.com", "googlemail.com", "yahoo.com", "hotmail.com", "outlook.com", "live.com",
@@ -216,6 +228,13 @@ func Parse(file string, data []byte) (*Set, error) {
 			d.Add(path+".pool", "%q is not a pool of this rule set", r.Pool)
 		}
 		rl := rule{name: strings.TrimSpace(r.Name), pool: r.Pool, alert: strings.TrimSpace(r.Alert)}
+		if r.SLA != nil {
+			within, err := time.ParseDuration(strings.TrimSpace(r.SLA.Within))
+			if err != nil || within < time.Minute || within > 30*24*time.Hour {
+				d.Add(path+".sla.within", "%q is not a time from 1m to 720h, such as 5m or 1h", r.SLA.Within)
+			}
+			rl.slaIn, rl.slaAlert = within, strings.TrimSpace(r.SLA.Alert)
+		}
 		if rl.name == "" {
 			rl.name = fmt.Sprintf("rule %d", i+1)
 		}

@@ -228,10 +228,10 @@ func AssignMany(ctx context.Context, s *store.Store, p crm.Principal, ids []int6
 				return fmt.Errorf("assign the lead: %w", err)
 			}
 			considered, _ := json.Marshal(a.Decision.Considered)
-			if _, err := b.Exec(ctx, `INSERT INTO lead_assignments (id, lead_id, owner_id, previous_owner_id, ruleset_id, rule, pool, method, account_id, queued, reason, considered, assigned_at, assigned_by)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+			if _, err := b.Exec(ctx, `INSERT INTO lead_assignments (id, lead_id, owner_id, previous_owner_id, ruleset_id, rule, pool, method, account_id, queued, reason, considered, assigned_at, assigned_by, sla_due_at, sla_alert)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
 				a.ID, l.ID, a.OwnerID, a.PreviousOwnerID, a.RulesetID, a.Decision.Rule, a.Decision.Pool, a.Decision.Method, a.Decision.AccountID,
-				a.Decision.Queue, a.Decision.Reason, string(considered), now, a.AssignedBy); err != nil {
+				a.Decision.Queue, a.Decision.Reason, string(considered), now, a.AssignedBy, a.Decision.SLADue, a.Decision.SLAAlert); err != nil {
 				return fmt.Errorf("log the assignment: %w", err)
 			}
 			if err := b.Audit(ctx, p, "route", "lead", l.ID, map[string]any{"owner_id": a.PreviousOwnerID}, map[string]any{"owner_id": a.OwnerID, "reason": a.Decision.Reason}); err != nil {

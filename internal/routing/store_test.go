@@ -325,3 +325,51 @@ func TestAvailability(t *testing.T) {
 		}
 	})
 }
+
+// A lead not answered within its rule's SLA is a breach, recorded once and
+// told to the rule's channel; one answered in time is not.
+func TestSLABreach(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		o := storetest.NewOrg(t, s)
+		admin := storetest.As(o.Admin)
+		doc := strings.Replace(rulesDoc, "{name: all, pool: a}", "{name: all, pool: a, sla: {within: 10m, alert: sales}}", 1)
+		if _, err := routing.Apply(ctx, s, admin, "r.yaml", []byte(doc), time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		bad := strings.Replace(rulesDoc, "{name: all, pool: a}", "{name: all, pool: a, sla: {within: soon}}", 1)
+		if _, err := routing.Apply(ctx, s, admin, "r.yaml", []byte(bad), time.Now()); err == nil || !strings.Contains(err.Error(), "rules[0].sla.within") {
+			t.Errorf("a bad SLA: %v", err)
+		}
+		now := time.Now().UTC().Truncate(time.Second)
+		ids := newLeads(t, s, 2)
+		for _, id := range ids {
+			if _, err := routing.Assign(ctx, s, admin, id, now); err != nil {
+				t.Fatal(err)
+			}
+		}
+		answered := now.Add(5 * time.Minute)
+		if _, err := s.Leads.Update(ctx, crm.System, ids[1], func(l *crm.Lead) error { l.FirstResponseAt = &answered; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if br, err := routing.CheckSLA(ctx, s, now.Add(9*time.Minute)); err != nil || len(br) != 0 {
+			t.Errorf("before the SLA: %+v (%v)", br, err)
+		}
+		br, err := routing.CheckSLA(ctx, s, now.Add(11*time.Minute))
+		if err != nil || len(br) != 1 || br[0].LeadID != ids[0] || br[0].Alert != "sales" {
+			t.Fatalf("after the SLA: %+v (%v), want lead %d only", br, err, ids[0])
+		}
+		if again, _ := routing.CheckSLA(ctx, s, now.Add(20*time.Minute)); len(again) != 0 {
+			t.Errorf("a breach was recorded twice: %+v", again)
+		}
+		var alerts int
+		s.DB().QueryRow(`SELECT COUNT(*) FROM jobs WHERE kind = $1 AND payload LIKE '%sla_breach%'`, notify.Kind).Scan(&alerts)
+		if alerts != 1 {
+			t.Errorf("%d SLA alerts queued, want 1", alerts)
+		}
+		list, err := routing.Breaches(ctx, s, admin, 10)
+		if err != nil || len(list) != 1 {
+			t.Errorf("breaches: %+v (%v)", list, err)
+		}
+	})
+}

@@ -49,8 +49,26 @@ func (srv *Server) renderRouting(w http.ResponseWriter, r *http.Request, status 
 		lt.Rows = append(lt.Rows, []export.Cell{export.TextCell(e.AssignedAt.Format("2006-01-02 15:04")), lead, owner,
 			export.TextCell(e.Decision.Rule), export.TextCell(e.Decision.Pool), export.TextCell(e.Decision.Reason), export.TextCell(passedOver(e.Decision))})
 	}
+	breaches, err := routing.Breaches(r.Context(), srv.store, p, 200)
+	if err != nil {
+		srv.pageError(w, r, err)
+		return
+	}
+	bt := export.Table{ID: "breaches", Title: "SLA breaches", Columns: []export.Column{
+		{Key: "breached", Label: "Found"}, {Key: "lead", Label: "Lead"}, {Key: "owner", Label: "Owner"},
+		{Key: "due", Label: "Due"}, {Key: "rule", Label: "Rule"}, {Key: "alert", Label: "Told"}}}
+	for _, b := range breaches {
+		lead := export.TextCell(b.Lead)
+		if b.Lead == "" {
+			lead = export.TextCell(fmt.Sprintf("Lead %d", b.LeadID))
+		}
+		lead.Link = fmt.Sprintf("/leads/%d", b.LeadID)
+		bt.Rows = append(bt.Rows, []export.Cell{export.TextCell(b.BreachedAt.Format("2006-01-02 15:04")), lead, export.TextCell(b.Owner),
+			export.TextCell(b.DueAt.Format("2006-01-02 15:04")), export.TextCell(b.Rule), export.TextCell(b.Alert)})
+	}
 	var ts tables
 	ts.add(lt, tableOpts{PageSize: 50})
+	ts.add(bt, tableOpts{PageSize: 25})
 	mayEdit := p.Role.SeesAll()
 	if mayEdit && active != nil {
 		fair, err := routing.Fairness(r.Context(), srv.store, p, now.AddDate(0, 0, -fairnessDays), now)

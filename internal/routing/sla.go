@@ -1,0 +1,131 @@
+package routing
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/quarterdeck/quarterdeck/internal/crm"
+	"github.com/quarterdeck/quarterdeck/internal/notify"
+	"github.com/quarterdeck/quarterdeck/internal/store"
+)
+
+// Breach is a routed lead its owner did not answer within the rule's SLA.
+type Breach struct {
+	AssignmentID int64     `json:"assignment_id"`
+	LeadID       int64     `json:"lead_id"`
+	Lead         string    `json:"lead"`
+	OwnerID      int64     `json:"owner_id"`
+	Owner        string    `json:"owner"`
+	Rule         string    `json:"rule"`
+	DueAt        time.Time `json:"due_at"`
+	BreachedAt   time.Time `json:"breached_at"`
+	Alert        string    `json:"alert,omitempty"`
+}
+
+// CheckSLA finds the assignments whose SLA has passed while their lead,
+// still with that owner, has no first response, records each breach once
+// and tells its rule's channel, in one transaction. serve runs it every
+// minute; `quarterdeck leads sla check` runs it at once.
+func CheckSLA(ctx context.Context, s *store.Store, now time.Time) ([]Breach, error) {
+	var out []Breach
+	err := s.WithBulk(ctx, func(b *store.Bulk) error {
+		rows, err := b.Query(ctx, `SELECT a.id, a.lead_id, TRIM(l.first_name || ' ' || l.last_name), a.owner_id, u.email, a.rule, a.sla_due_at, COALESCE(a.sla_alert, '')
+			FROM lead_assignments a JOIN leads l ON l.id = a.lead_id AND l.owner_id = a.owner_id JOIN users u ON u.id = a.owner_id
+			WHERE a.sla_due_at IS NOT NULL AND a.sla_due_at <= $1 AND a.sla_breached_at IS NULL
+			AND (l.first_response_at IS NULL OR l.first_response_at > a.sla_due_at)
+			AND a.id = (SELECT MAX(x.id) FROM lead_assignments x WHERE x.lead_id = a.lead_id)
+			ORDER BY a.sla_due_at, a.id`, now)
+		if err != nil {
+			return fmt.Errorf("SLA check: %w", err)
+		}
+		for rows.Next() {
+			br := Breach{BreachedAt: now}
+			if err := rows.Scan(&br.AssignmentID, &br.LeadID, &br.Lead, &br.OwnerID, &br.Owner, &br.Rule, &br.DueAt, &br.Alert); err != nil {
+				rows.Close()
+				return err
+			}
+			out = append(out, br)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, br := range out {
+			if _, err := b.Exec(ctx, `UPDATE lead_assignments SET sla_breached_at = $1 WHERE id = $2`, now, br.AssignmentID); err != nil {
+				return fmt.Errorf("record the breach: %w", err)
+			}
+			if br.Alert == "" {
+				continue
+			}
+			name := br.Lead
+			if name == "" {
+				name = fmt.Sprintf("Lead %d", br.LeadID)
+			}
+			msg := notify.Message{Channel: br.Alert, Event: "lead.sla_breach", DedupeKey: fmt.Sprintf("assignment:%d:sla", br.AssignmentID),
+				Title: "SLA missed: " + name, Text: fmt.Sprintf("%s has not answered %s, due %s (rule %q).", br.Owner, name, br.DueAt.UTC().Format("2006-01-02 15:04 UTC"), br.Rule),
+				Fields: []notify.Field{{Name: "Owner", Value: br.Owner}, {Name: "Due", Value: br.DueAt.UTC().Format(time.RFC3339)}},
+				Link:   fmt.Sprintf("/leads/%d", br.LeadID), Data: br, At: now}
+			if _, _, err := notify.SendIn(ctx, b, msg); err != nil {
+				return fmt.Errorf("SLA alert %s: %w", br.Alert, err)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Breaches lists the recorded SLA breaches of the leads p may see, newest first.
+func Breaches(ctx context.Context, s *store.Store, p crm.Principal, limit int) ([]Breach, error) {
+	f, err := s.OwnerFilter(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	if !f.Individuals() {
+		return nil, crm.ErrForbidden
+	}
+	rows, err := s.DB().QueryContext(ctx, fmt.Sprintf(`SELECT a.id, a.lead_id, TRIM(l.first_name || ' ' || l.last_name), a.owner_id, u.email, a.rule, a.sla_due_at, a.sla_breached_at, COALESCE(a.sla_alert, '')
+		FROM lead_assignments a JOIN leads l ON l.id = a.lead_id JOIN users u ON u.id = a.owner_id
+		WHERE a.sla_breached_at IS NOT NULL AND %s ORDER BY a.sla_breached_at DESC, a.id DESC LIMIT %d`, f.Condition("a.owner_id"), limit))
+	if err != nil {
+		return nil, fmt.Errorf("SLA breaches: %w", err)
+	}
+	defer rows.Close()
+	var out []Breach
+	for rows.Next() {
+		var br Breach
+		var due, at sql.NullTime
+		if err := rows.Scan(&br.AssignmentID, &br.LeadID, &br.Lead, &br.OwnerID, &br.Owner, &br.Rule, &due, &at, &br.Alert); err != nil {
+			return nil, err
+		}
+		br.DueAt, br.BreachedAt = due.Time, at.Time
+		out = append(out, br)
+	}
+	return out, rows.Err()
+}
+
+// RunSLAChecks checks the SLAs every interval until ctx ends; failures
+// are logged and the next check tries again.
+func RunSLAChecks(ctx context.Context, s *store.Store, log *slog.Logger, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			br, err := CheckSLA(ctx, s, time.Now().UTC())
+			if err != nil {
+				if ctx.Err() == nil {
+					log.Error("SLA check failed", "err", err)
+				}
+				continue
+			}
+			if len(br) > 0 {
+				log.Info("SLA breaches", "count", len(br))
+			}
+		}
+	}
+}
