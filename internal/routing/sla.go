@@ -30,33 +30,44 @@ type Breach struct {
 // and tells its rule's channel, in one transaction. serve runs it every
 // minute; `quarterdeck leads sla check` runs it at once.
 func CheckSLA(ctx context.Context, s *store.Store, now time.Time) ([]Breach, error) {
+	// Read first, outside a transaction: a check that finds nothing (most
+	// minutes) writes nothing, so it leaves the caches of every page alone.
+	rows, err := s.DB().QueryContext(ctx, `SELECT a.id, a.lead_id, TRIM(l.first_name || ' ' || l.last_name), a.owner_id, u.email, a.rule, a.sla_due_at, COALESCE(a.sla_alert, '')
+		FROM lead_assignments a JOIN leads l ON l.id = a.lead_id AND l.owner_id = a.owner_id JOIN users u ON u.id = a.owner_id
+		WHERE a.sla_due_at IS NOT NULL AND a.sla_due_at <= $1 AND a.sla_breached_at IS NULL
+		AND (l.first_response_at IS NULL OR l.first_response_at > a.sla_due_at)
+		AND a.id = (SELECT MAX(x.id) FROM lead_assignments x WHERE x.lead_id = a.lead_id)
+		ORDER BY a.sla_due_at, a.id`, now)
+	if err != nil {
+		return nil, fmt.Errorf("SLA check: %w", err)
+	}
+	var found []Breach
+	for rows.Next() {
+		br := Breach{BreachedAt: now}
+		if err := rows.Scan(&br.AssignmentID, &br.LeadID, &br.Lead, &br.OwnerID, &br.Owner, &br.Rule, &br.DueAt, &br.Alert); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		found = append(found, br)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(found) == 0 {
+		return nil, err
+	}
 	var out []Breach
-	err := s.WithBulk(ctx, func(b *store.Bulk) error {
-		rows, err := b.Query(ctx, `SELECT a.id, a.lead_id, TRIM(l.first_name || ' ' || l.last_name), a.owner_id, u.email, a.rule, a.sla_due_at, COALESCE(a.sla_alert, '')
-			FROM lead_assignments a JOIN leads l ON l.id = a.lead_id AND l.owner_id = a.owner_id JOIN users u ON u.id = a.owner_id
-			WHERE a.sla_due_at IS NOT NULL AND a.sla_due_at <= $1 AND a.sla_breached_at IS NULL
-			AND (l.first_response_at IS NULL OR l.first_response_at > a.sla_due_at)
-			AND a.id = (SELECT MAX(x.id) FROM lead_assignments x WHERE x.lead_id = a.lead_id)
-			ORDER BY a.sla_due_at, a.id`, now)
-		if err != nil {
-			return fmt.Errorf("SLA check: %w", err)
-		}
-		for rows.Next() {
-			br := Breach{BreachedAt: now}
-			if err := rows.Scan(&br.AssignmentID, &br.LeadID, &br.Lead, &br.OwnerID, &br.Owner, &br.Rule, &br.DueAt, &br.Alert); err != nil {
-				rows.Close()
-				return err
-			}
-			out = append(out, br)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		for _, br := range out {
-			if _, err := b.Exec(ctx, `UPDATE lead_assignments SET sla_breached_at = $1 WHERE id = $2`, now, br.AssignmentID); err != nil {
+	err = s.WithBulk(ctx, func(b *store.Bulk) error {
+		out = out[:0]
+		for _, br := range found {
+			// Another server may have recorded it meanwhile: then it is not ours
+			// to tell (and the alert's dedupe key would drop a second one anyway).
+			res, err := b.Exec(ctx, `UPDATE lead_assignments SET sla_breached_at = $1 WHERE id = $2 AND sla_breached_at IS NULL`, now, br.AssignmentID)
+			if err != nil {
 				return fmt.Errorf("record the breach: %w", err)
 			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				continue
+			}
+			out = append(out, br)
 			if br.Alert == "" {
 				continue
 			}
