@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/quarterdeck/quarterdeck/internal/crm"
@@ -139,4 +140,81 @@ func RunSLAChecks(ctx context.Context, s *store.Store, log *slog.Logger, every t
 			}
 		}
 	}
+}
+
+// SLARow is one rep's response to the leads routed to them under an SLA.
+type SLARow struct {
+	OwnerID       int64    `json:"owner_id"`
+	Owner         string   `json:"owner"`
+	Team          string   `json:"team"`
+	Leads         int      `json:"leads"`          // routed with an SLA, due by now
+	WithinSLA     int      `json:"within_sla"`     // first answered by the due time
+	Breaches      int      `json:"breaches"`       // recorded breaches
+	MedianMinutes *float64 `json:"median_minutes"` // from assignment to first response, of the answered ones
+}
+
+// SLABoard is each rep's record against the SLAs since a time, for the
+// leads p may see (a rep their own, a manager their team's, ops all).
+func SLABoard(ctx context.Context, s *store.Store, p crm.Principal, since, now time.Time) ([]SLARow, error) {
+	f, err := s.OwnerFilter(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	if !f.Individuals() {
+		return nil, crm.ErrForbidden
+	}
+	rows, err := s.DB().QueryContext(ctx, `SELECT a.owner_id, u.email, COALESCE(t.name, ''), a.assigned_at, a.sla_due_at, l.first_response_at, a.sla_breached_at IS NOT NULL
+		FROM lead_assignments a JOIN leads l ON l.id = a.lead_id JOIN users u ON u.id = a.owner_id LEFT JOIN teams t ON t.id = u.team_id
+		WHERE a.sla_due_at IS NOT NULL AND a.assigned_at >= $1 AND a.sla_due_at <= $2 AND `+f.Condition("a.owner_id")+`
+		ORDER BY u.email`, since, now)
+	if err != nil {
+		return nil, fmt.Errorf("SLA board: %w", err)
+	}
+	defer rows.Close()
+	byOwner := map[int64]*SLARow{}
+	minutes := map[int64][]float64{}
+	var order []int64
+	for rows.Next() {
+		var owner int64
+		var email, team string
+		var assigned, due time.Time
+		var answered sql.NullTime
+		var breached bool
+		if err := rows.Scan(&owner, &email, &team, &assigned, &due, &answered, &breached); err != nil {
+			return nil, err
+		}
+		r := byOwner[owner]
+		if r == nil {
+			r = &SLARow{OwnerID: owner, Owner: email, Team: team}
+			byOwner[owner] = r
+			order = append(order, owner)
+		}
+		r.Leads++
+		if breached {
+			r.Breaches++
+		}
+		if answered.Valid {
+			if !answered.Time.After(due) {
+				r.WithinSLA++
+			}
+			minutes[owner] = append(minutes[owner], answered.Time.Sub(assigned).Minutes())
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]SLARow, 0, len(order))
+	for _, id := range order {
+		r := byOwner[id]
+		if m := minutes[id]; len(m) > 0 {
+			slices.Sort(m)
+			med := m[len(m)/2]
+			if len(m)%2 == 0 {
+				med = (m[len(m)/2-1] + m[len(m)/2]) / 2
+			}
+			r.MedianMinutes = &med
+		}
+		out = append(out, *r)
+	}
+	return out, nil
 }

@@ -371,5 +371,19 @@ func TestSLABreach(t *testing.T) {
 		if err != nil || len(list) != 1 {
 			t.Errorf("breaches: %+v (%v)", list, err)
 		}
+		board, err := routing.SLABoard(ctx, s, admin, now.Add(-time.Hour), now.Add(time.Hour))
+		if err != nil || len(board) != 2 {
+			t.Fatalf("SLA board: %+v (%v), want a row per rep", board, err)
+		}
+		var leads, within, breaches int
+		for _, r := range board {
+			leads, within, breaches = leads+r.Leads, within+r.WithinSLA, breaches+r.Breaches
+			if r.WithinSLA == 1 && (r.MedianMinutes == nil || *r.MedianMinutes != 5) {
+				t.Errorf("the rep who answered in 5 minutes: %+v", r)
+			}
+		}
+		if leads != 2 || within != 1 || breaches != 1 {
+			t.Errorf("SLA board totals: %d leads, %d within, %d breaches; want 2, 1, 1", leads, within, breaches)
+		}
 	})
 }

@@ -66,9 +66,28 @@ func (srv *Server) renderRouting(w http.ResponseWriter, r *http.Request, status 
 		bt.Rows = append(bt.Rows, []export.Cell{export.TextCell(b.BreachedAt.Format("2006-01-02 15:04")), lead, export.TextCell(b.Owner),
 			export.TextCell(b.DueAt.Format("2006-01-02 15:04")), export.TextCell(b.Rule), export.TextCell(b.Alert)})
 	}
+	board, err := routing.SLABoard(r.Context(), srv.store, p, now.AddDate(0, 0, -fairnessDays), now)
+	if err != nil {
+		srv.pageError(w, r, err)
+		return
+	}
+	sb := export.Table{ID: "sla", Title: "Response against the SLA", Columns: []export.Column{
+		{Key: "owner", Label: "Rep"}, {Key: "team", Label: "Team"}, {Key: "leads", Label: "Leads due", Kind: export.Count},
+		{Key: "within", Label: "Within SLA", Kind: export.Count}, {Key: "share", Label: "Share within", Kind: export.Percent},
+		{Key: "breaches", Label: "Breaches", Kind: export.Count}, {Key: "median", Label: "Median response (min)", Kind: export.Number}}}
+	for _, b := range board {
+		share := float64(b.WithinSLA) / float64(b.Leads)
+		cell := pctCell(&share)
+		if share < 0.8 {
+			cell.Tone = "warn"
+		}
+		sb.Rows = append(sb.Rows, []export.Cell{export.TextCell(b.Owner), export.TextCell(b.Team), export.CountCell(int64(b.Leads)),
+			export.CountCell(int64(b.WithinSLA)), cell, export.CountCell(int64(b.Breaches)), minutesCell(b.MedianMinutes)})
+	}
 	var ts tables
 	ts.add(lt, tableOpts{PageSize: 50})
 	ts.add(bt, tableOpts{PageSize: 25})
+	ts.add(sb, tableOpts{PageSize: 50})
 	mayEdit := p.Role.SeesAll()
 	if mayEdit && active != nil {
 		fair, err := routing.Fairness(r.Context(), srv.store, p, now.AddDate(0, 0, -fairnessDays), now)
