@@ -46,6 +46,9 @@ type Org struct {
 	Teams    map[string][]int64 // team name: its reps, in a stable order
 	Accounts []Account
 	Loads    map[int64]*Load
+	// Exclude are reps who may not take the lead being routed (the owner
+	// it is escalated away from).
+	Exclude  map[int64]bool
 	byEmail  map[string]*Rep
 	byDomain map[string]*Account
 	byName   map[string]*Account
@@ -106,9 +109,10 @@ type Decision struct {
 	Alert     string `json:"alert,omitempty"` // the channel told of it
 	// SLADue is when the owner must first answer (the rule's SLA), and
 	// SLAAlert the channel told if they do not.
-	SLADue     *time.Time  `json:"sla_due,omitempty"`
-	SLAAlert   string      `json:"sla_alert,omitempty"`
-	Considered []Candidate `json:"considered,omitempty"`
+	SLADue      *time.Time  `json:"sla_due,omitempty"`
+	SLAAlert    string      `json:"sla_alert,omitempty"`
+	SLAEscalate *time.Time  `json:"sla_escalate,omitempty"` // when an unanswered lead goes to the next rep
+	Considered  []Candidate `json:"considered,omitempty"`
 }
 
 // Route decides where a lead goes at now. lead is what rules test (see
@@ -138,6 +142,10 @@ func (set *Set) Route(lead rules.Record, email, company string, org *Org, st Sta
 		if rl.slaIn > 0 {
 			due := now.Add(rl.slaIn)
 			dec.SLADue, dec.SLAAlert = &due, rl.slaAlert
+			if rl.escalate > 0 {
+				esc := now.Add(rl.escalate)
+				dec.SLAEscalate = &esc
+			}
 		}
 		visited := map[string]bool{}
 		var path []string // pools that had nobody available
@@ -256,6 +264,9 @@ func (set *Set) members(p *pool, org *Org) ([]*Rep, []float64) {
 func (p *pool) skip(r *Rep, org *Org, now time.Time) string {
 	if !r.Active {
 		return "inactive"
+	}
+	if org.Exclude[r.ID] {
+		return "did not answer in time"
 	}
 	for _, a := range r.Away {
 		if !now.Before(a.From) && now.Before(a.To) {

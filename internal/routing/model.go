@@ -101,6 +101,9 @@ type RuleDoc struct {
 type SLADoc struct {
 	Within string `yaml:"within"`
 	Alert  string `yaml:"alert"`
+	// EscalateAfter (from the assignment, longer than Within) hands a lead
+	// still unanswered to the next available rep of the rule's pool.
+	EscalateAfter string `yaml:"escalate_after"`
 }
 
 // Fields are what routing rules test: the lead's fields and segments, its
@@ -135,6 +138,7 @@ type rule struct {
 	alert    string
 	slaIn    time.Duration // 0: no SLA
 	slaAlert string
+	escalate time.Duration // 0: none
 }
 
 var defaultFreeMail = []string{"gmail.com", "googlemail.com", "yahoo.com", "hotmail.com", "outlook.com", "live.com",
@@ -234,6 +238,13 @@ func Parse(file string, data []byte) (*Set, error) {
 				d.Add(path+".sla.within", "%q is not a time from 1m to 720h, such as 5m or 1h", r.SLA.Within)
 			}
 			rl.slaIn, rl.slaAlert = within, strings.TrimSpace(r.SLA.Alert)
+			if e := strings.TrimSpace(r.SLA.EscalateAfter); e != "" {
+				after, err := time.ParseDuration(e)
+				if err != nil || after <= within || after > 60*24*time.Hour {
+					d.Add(path+".sla.escalate_after", "%q is not a time longer than within, such as 30m or 2h", e)
+				}
+				rl.escalate = after
+			}
 		}
 		if rl.name == "" {
 			rl.name = fmt.Sprintf("rule %d", i+1)

@@ -3,6 +3,7 @@ package routing
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -89,6 +90,36 @@ func CheckSLA(ctx context.Context, s *store.Store, now time.Time) ([]Breach, err
 	return out, err
 }
 
+// EscalateSLA hands every lead still unanswered at its rule's
+// escalate_after time, and still with that owner, to the next available
+// rep of the pool (the owner passed over as "did not answer in time"),
+// logged like any assignment. serve runs it with the SLA check.
+func EscalateSLA(ctx context.Context, s *store.Store, now time.Time) ([]Assignment, error) {
+	rows, err := s.DB().QueryContext(ctx, `SELECT a.id, a.lead_id, a.owner_id FROM lead_assignments a JOIN leads l ON l.id = a.lead_id AND l.owner_id = a.owner_id
+		WHERE a.sla_escalate_at IS NOT NULL AND a.sla_escalate_at <= $1 AND a.sla_escalated_at IS NULL AND l.first_response_at IS NULL
+		AND a.id = (SELECT MAX(x.id) FROM lead_assignments x WHERE x.lead_id = a.lead_id)
+		ORDER BY a.sla_escalate_at, a.id`, now)
+	if err != nil {
+		return nil, fmt.Errorf("SLA escalation: %w", err)
+	}
+	esc := map[int64]escalation{}
+	var ids []int64
+	for rows.Next() {
+		var id, lead, owner int64
+		if err := rows.Scan(&id, &lead, &owner); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		esc[lead] = escalation{from: owner, assignment: id}
+		ids = append(ids, lead)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(ids) == 0 {
+		return nil, err
+	}
+	return assignMany(ctx, s, crm.System, ids, now, esc)
+}
+
 // Breaches lists the recorded SLA breaches of the leads p may see, newest first.
 func Breaches(ctx context.Context, s *store.Store, p crm.Principal, limit int) ([]Breach, error) {
 	f, err := s.OwnerFilter(ctx, p)
@@ -129,14 +160,17 @@ func RunSLAChecks(ctx context.Context, s *store.Store, log *slog.Logger, every t
 			return
 		case <-t.C:
 			br, err := CheckSLA(ctx, s, time.Now().UTC())
-			if err != nil {
-				if ctx.Err() == nil {
-					log.Error("SLA check failed", "err", err)
-				}
-				continue
-			}
-			if len(br) > 0 {
+			if err == nil && len(br) > 0 {
 				log.Info("SLA breaches", "count", len(br))
+			}
+			if err == nil {
+				var esc []Assignment
+				if esc, err = EscalateSLA(ctx, s, time.Now().UTC()); err == nil && len(esc) > 0 {
+					log.Info("SLA escalations", "count", len(esc))
+				}
+			}
+			if err != nil && ctx.Err() == nil && !errors.Is(err, ErrNoRuleSet) {
+				log.Error("SLA check failed", "err", err)
 			}
 		}
 	}

@@ -176,6 +176,16 @@ func Assign(ctx context.Context, s *store.Store, p crm.Principal, leadID int64, 
 // and on PostgreSQL a transaction-level advisory lock shared by every
 // server), so parallel requests never give two reps the same turn.
 func AssignMany(ctx context.Context, s *store.Store, p crm.Principal, ids []int64, now time.Time) ([]Assignment, error) {
+	return assignMany(ctx, s, p, ids, now, nil)
+}
+
+// escalation is a lead handed on because its owner did not answer in time.
+type escalation struct {
+	from       int64 // the owner passed over
+	assignment int64 // the assignment escalated
+}
+
+func assignMany(ctx context.Context, s *store.Store, p crm.Principal, ids []int64, now time.Time, esc map[int64]escalation) ([]Assignment, error) {
 	v, err := Active(ctx, s)
 	if err != nil {
 		return nil, err
@@ -220,18 +230,29 @@ func AssignMany(ctx context.Context, s *store.Store, p crm.Principal, ids []int6
 			if p.UserID != 0 {
 				a.AssignedBy = &p.UserID
 			}
+			e, escalated := esc[l.ID]
+			org.Exclude = nil
+			if escalated {
+				org.Exclude = map[int64]bool{e.from: true}
+			}
 			if a.Decision, err = v.set.Route(rc.Record(l, nil, now), l.Email, l.Company, org, st, now); err != nil {
 				return err
+			}
+			if escalated {
+				a.Decision.Reason = "SLA escalation (not answered in time): " + a.Decision.Reason
+				if _, err := b.Exec(ctx, `UPDATE lead_assignments SET sla_escalated_at = $1 WHERE id = $2`, now, e.assignment); err != nil {
+					return fmt.Errorf("record the escalation: %w", err)
+				}
 			}
 			a.OwnerID = a.Decision.OwnerID
 			if _, err := b.Exec(ctx, `UPDATE leads SET owner_id = $1 WHERE id = $2`, a.OwnerID, l.ID); err != nil {
 				return fmt.Errorf("assign the lead: %w", err)
 			}
 			considered, _ := json.Marshal(a.Decision.Considered)
-			if _, err := b.Exec(ctx, `INSERT INTO lead_assignments (id, lead_id, owner_id, previous_owner_id, ruleset_id, rule, pool, method, account_id, queued, reason, considered, assigned_at, assigned_by, sla_due_at, sla_alert)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+			if _, err := b.Exec(ctx, `INSERT INTO lead_assignments (id, lead_id, owner_id, previous_owner_id, ruleset_id, rule, pool, method, account_id, queued, reason, considered, assigned_at, assigned_by, sla_due_at, sla_alert, sla_escalate_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
 				a.ID, l.ID, a.OwnerID, a.PreviousOwnerID, a.RulesetID, a.Decision.Rule, a.Decision.Pool, a.Decision.Method, a.Decision.AccountID,
-				a.Decision.Queue, a.Decision.Reason, string(considered), now, a.AssignedBy, a.Decision.SLADue, a.Decision.SLAAlert); err != nil {
+				a.Decision.Queue, a.Decision.Reason, string(considered), now, a.AssignedBy, a.Decision.SLADue, a.Decision.SLAAlert, a.Decision.SLAEscalate); err != nil {
 				return fmt.Errorf("log the assignment: %w", err)
 			}
 			if err := b.Audit(ctx, p, "route", "lead", l.ID, map[string]any{"owner_id": a.PreviousOwnerID}, map[string]any{"owner_id": a.OwnerID, "reason": a.Decision.Reason}); err != nil {

@@ -387,3 +387,44 @@ func TestSLABreach(t *testing.T) {
 		}
 	})
 }
+
+// A lead still unanswered at escalate_after goes to the next rep of the
+// pool, the owner passed over as not having answered; once only.
+func TestSLAEscalation(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		o := storetest.NewOrg(t, s)
+		admin := storetest.As(o.Admin)
+		doc := strings.Replace(rulesDoc, "{name: all, pool: a}", "{name: all, pool: a, sla: {within: 10m, escalate_after: 30m}}", 1)
+		if _, err := routing.Apply(ctx, s, admin, "r.yaml", []byte(doc), time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		bad := strings.Replace(rulesDoc, "{name: all, pool: a}", "{name: all, pool: a, sla: {within: 10m, escalate_after: 5m}}", 1)
+		if _, err := routing.Apply(ctx, s, admin, "r.yaml", []byte(bad), time.Now()); err == nil || !strings.Contains(err.Error(), "sla.escalate_after") {
+			t.Errorf("escalating before the SLA: %v", err)
+		}
+		now := time.Now().UTC().Truncate(time.Second)
+		id := newLeads(t, s, 1)[0]
+		first, err := routing.Assign(ctx, s, admin, id, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if esc, err := routing.EscalateSLA(ctx, s, now.Add(29*time.Minute)); err != nil || len(esc) != 0 {
+			t.Errorf("before escalate_after: %+v (%v)", esc, err)
+		}
+		esc, err := routing.EscalateSLA(ctx, s, now.Add(31*time.Minute))
+		if err != nil || len(esc) != 1 {
+			t.Fatalf("after escalate_after: %+v (%v)", esc, err)
+		}
+		if esc[0].OwnerID == first.OwnerID || !strings.Contains(esc[0].Decision.Reason, "SLA escalation") {
+			t.Errorf("escalated to %d (%s), first owner %d", esc[0].OwnerID, esc[0].Decision.Reason, first.OwnerID)
+		}
+		if again, _ := routing.EscalateSLA(ctx, s, now.Add(40*time.Minute)); len(again) != 0 {
+			t.Errorf("escalated twice: %+v", again)
+		}
+		log, err := routing.Assignments(ctx, s, admin, id)
+		if err != nil || len(log) != 2 || *log[0].PreviousOwnerID != first.OwnerID {
+			t.Errorf("the log: %+v (%v)", log, err)
+		}
+	})
+}
