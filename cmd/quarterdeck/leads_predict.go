@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -220,47 +219,21 @@ func writePredictionsCSV(w io.Writer, p *prediction) error {
 // The JSON report. Metrics that are undefined (a reliability bin with no
 // leads) are null, since JSON has no NaN.
 type predictReport struct {
-	Train       string                `json:"train"`
-	Score       string                `json:"score"`
-	Target      string                `json:"target"`
-	ID          string                `json:"id"`
-	Excluded    []string              `json:"excluded"`
-	Model       string                `json:"model"`
-	Trees       int                   `json:"trees,omitempty"`
-	BlendWeight float64               `json:"blend_weight,omitempty"`
-	Holdout     holdoutReport         `json:"holdout"`
-	Candidates  []candidateReport     `json:"candidates"`
-	TrainRows   int                   `json:"train_rows"`
-	ScoreRows   int                   `json:"score_rows"`
-	Columns     []learn.Column        `json:"columns"`
-	Dropped     []learn.DroppedColumn `json:"dropped"`
-	Predictions []predictionRow       `json:"predictions"`
-}
-
-type holdoutReport struct {
-	Rows        int              `json:"rows"`
-	FittedOn    int              `json:"fitted_on"`
-	Positives   int              `json:"positives"`
-	BaseRate    *float64         `json:"base_rate"`
-	AUC         *float64         `json:"auc"`
-	Brier       *float64         `json:"brier"`
-	LogLoss     *float64         `json:"log_loss"`
-	Reliability []reliabilityRow `json:"reliability"`
-}
-
-type reliabilityRow struct {
-	Lo            float64  `json:"lo"`
-	Hi            float64  `json:"hi"`
-	Count         int      `json:"count"`
-	MeanPredicted *float64 `json:"mean_predicted"`
-	ObservedRate  *float64 `json:"observed_rate"`
-}
-
-type candidateReport struct {
-	Model   string   `json:"model"`
-	AUC     *float64 `json:"auc"`
-	Brier   *float64 `json:"brier"`
-	LogLoss *float64 `json:"log_loss"`
+	Train       string                  `json:"train"`
+	Score       string                  `json:"score"`
+	Target      string                  `json:"target"`
+	ID          string                  `json:"id"`
+	Excluded    []string                `json:"excluded"`
+	Model       string                  `json:"model"`
+	Trees       int                     `json:"trees,omitempty"`
+	BlendWeight float64                 `json:"blend_weight,omitempty"`
+	Holdout     learn.HoldoutReport     `json:"holdout"`
+	Candidates  []learn.CandidateReport `json:"candidates"`
+	TrainRows   int                     `json:"train_rows"`
+	ScoreRows   int                     `json:"score_rows"`
+	Columns     []learn.Column          `json:"columns"`
+	Dropped     []learn.DroppedColumn   `json:"dropped"`
+	Predictions []predictionRow         `json:"predictions"`
 }
 
 type predictionRow struct {
@@ -270,22 +243,14 @@ type predictionRow struct {
 }
 
 // finite is v, or nil for NaN and infinities.
-func finite(v float64) *float64 {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return nil
-	}
-	return &v
-}
 
 func (p *prediction) report(trainPath, scorePath string, opts learn.FrameOptions) predictReport {
-	ev := p.res.Holdout
 	r := predictReport{
 		Train: trainPath, Score: scorePath, Target: opts.Target, ID: opts.ID, Excluded: opts.Exclude,
 		Model: p.res.Chosen, BlendWeight: p.res.BlendWeight,
-		Holdout: holdoutReport{Rows: ev.N, FittedOn: p.res.TrainRows, Positives: ev.Won, BaseRate: finite(ev.BaseRate),
-			AUC: finite(ev.AUC), Brier: finite(ev.Brier), LogLoss: finite(ev.LogLoss)},
 		TrainRows: p.train, ScoreRows: len(p.ids), Columns: p.frame.Columns, Dropped: p.frame.Dropped,
 	}
+	r.Holdout, r.Candidates = p.res.Report()
 	if r.Excluded == nil {
 		r.Excluded = []string{}
 	}
@@ -294,13 +259,6 @@ func (p *prediction) report(trainPath, scorePath string, opts learn.FrameOptions
 	}
 	if p.res.Chosen != "logistic" {
 		r.Trees = p.res.Trees
-	}
-	for _, b := range ev.Reliability {
-		r.Holdout.Reliability = append(r.Holdout.Reliability, reliabilityRow{Lo: b.Lo, Hi: b.Hi, Count: b.Count,
-			MeanPredicted: finite(b.MeanPredicted), ObservedRate: finite(b.ObservedRate)})
-	}
-	for _, c := range p.res.Candidates {
-		r.Candidates = append(r.Candidates, candidateReport{Model: c.Model, AUC: finite(c.AUC), Brier: finite(c.Brier), LogLoss: finite(c.LogLoss)})
 	}
 	r.Predictions = make([]predictionRow, len(p.ids))
 	for i, id := range p.ids {

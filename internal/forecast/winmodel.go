@@ -182,19 +182,12 @@ func naiveBayesOptions(b *Book) learn.NaiveBayesOptions {
 }
 
 func scoreOf(ev learn.Evaluation) ModelScore {
-	s := ModelScore{Model: ev.Model, Label: ModelLabels[ev.Model], N: ev.N, Won: ev.Won, BaseRate: ev.BaseRate, AUC: finite(ev.AUC), Brier: ev.Brier, LogLoss: ev.LogLoss}
+	s := ModelScore{Model: ev.Model, Label: ModelLabels[ev.Model], N: ev.N, Won: ev.Won, BaseRate: ev.BaseRate, AUC: learn.Finite(ev.AUC), Brier: ev.Brier, LogLoss: ev.LogLoss}
 	for _, bin := range ev.Reliability {
 		s.Reliability = append(s.Reliability, Reliability{Lo: bin.Lo, Hi: bin.Hi, Count: bin.Count,
-			MeanPredicted: finite(bin.MeanPredicted), ObservedRate: finite(bin.ObservedRate)})
+			MeanPredicted: learn.Finite(bin.MeanPredicted), ObservedRate: learn.Finite(bin.ObservedRate)})
 	}
 	return s
-}
-
-func finite(v float64) *float64 {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return nil
-	}
-	return &v
 }
 
 // DealScore is an open deal's win probability with its reasons.

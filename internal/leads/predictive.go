@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -102,37 +101,12 @@ type PredictiveFit struct {
 	Dropped     []learn.DroppedColumn `json:"dropped"`    // features without signal, and why
 }
 
-// HoldoutReport is the chosen candidate measured on the leads set aside
-// (a fifth, by a hash of the lead id), fitted on the others. Metrics that
-// are undefined are null.
-type HoldoutReport struct {
-	Rows        int              `json:"rows"`
-	FittedOn    int              `json:"fitted_on"`
-	Positives   int              `json:"positives"`
-	BaseRate    *float64         `json:"base_rate"`
-	AUC         *float64         `json:"auc"`
-	Brier       *float64         `json:"brier"`
-	LogLoss     *float64         `json:"log_loss"`
-	Reliability []ReliabilityRow `json:"reliability"`
-}
-
-// ReliabilityRow is one bin of predicted probability on the holdout: how
-// many leads, their mean probability and how many of them converted.
-type ReliabilityRow struct {
-	Lo            float64  `json:"lo"`
-	Hi            float64  `json:"hi"`
-	Count         int      `json:"count"`
-	MeanPredicted *float64 `json:"mean_predicted"`
-	ObservedRate  *float64 `json:"observed_rate"`
-}
-
-// CandidateReport is one candidate model on the holdout.
-type CandidateReport struct {
-	Model   string   `json:"model"`
-	AUC     *float64 `json:"auc"`
-	Brier   *float64 `json:"brier"`
-	LogLoss *float64 `json:"log_loss"`
-}
+// The model reports are learn's.
+type (
+	HoldoutReport   = learn.HoldoutReport
+	ReliabilityRow  = learn.ReliabilityRow
+	CandidateReport = learn.CandidateReport
+)
 
 // LeadPrediction is a lead's probability to convert under the latest run.
 type LeadPrediction struct {
@@ -148,14 +122,6 @@ type LeadPrediction struct {
 	Decided   bool           `json:"decided"`
 	Factors   []learn.Factor `json:"factors"`
 	TrainedAt time.Time      `json:"trained_at"`
-}
-
-// finitePtr is v, or nil for NaN and infinities (JSON has no NaN).
-func finitePtr(v float64) *float64 {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return nil
-	}
-	return &v
 }
 
 // Column names of the training table besides the features.
@@ -405,22 +371,13 @@ func fitFrame(train learn.Table, exclude []string) (*learn.Frame, *learn.AutoRes
 }
 
 func fitReport(fr *learn.Frame, res *learn.AutoResult) PredictiveFit {
-	ev := res.Holdout
-	f := PredictiveFit{Chosen: res.Chosen, BlendWeight: res.BlendWeight, Columns: fr.Columns, Dropped: fr.Dropped,
-		Holdout: HoldoutReport{Rows: ev.N, FittedOn: res.TrainRows, Positives: ev.Won, BaseRate: finitePtr(ev.BaseRate),
-			AUC: finitePtr(ev.AUC), Brier: finitePtr(ev.Brier), LogLoss: finitePtr(ev.LogLoss)}}
+	f := PredictiveFit{Chosen: res.Chosen, BlendWeight: res.BlendWeight, Columns: fr.Columns, Dropped: fr.Dropped}
+	f.Holdout, f.Candidates = res.Report()
 	if res.Chosen != "logistic" {
 		f.Trees = res.Trees
 	}
 	if f.Dropped == nil {
 		f.Dropped = []learn.DroppedColumn{}
-	}
-	for _, b := range ev.Reliability {
-		f.Holdout.Reliability = append(f.Holdout.Reliability, ReliabilityRow{Lo: b.Lo, Hi: b.Hi, Count: b.Count,
-			MeanPredicted: finitePtr(b.MeanPredicted), ObservedRate: finitePtr(b.ObservedRate)})
-	}
-	for _, c := range res.Candidates {
-		f.Candidates = append(f.Candidates, CandidateReport{Model: c.Model, AUC: finitePtr(c.AUC), Brier: finitePtr(c.Brier), LogLoss: finitePtr(c.LogLoss)})
 	}
 	return f
 }
