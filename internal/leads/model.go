@@ -26,6 +26,18 @@ type ModelDoc struct {
 	Grades     []Grade          `yaml:"grades" json:"grades"`
 	// MQL is the score from which a lead is marketing-qualified (0: none).
 	MQL float64 `yaml:"mql" json:"mql,omitempty"`
+	// Alerts tell a notification channel when a lead, as it or one of its
+	// events is written, reaches a grade or becomes marketing-qualified.
+	Alerts []AlertDoc `yaml:"alerts" json:"alerts,omitempty"`
+}
+
+// AlertDoc is a hot-lead alert: when a lead reaches Grade (or becomes an
+// MQL, with MQL true), Channel (docs/notifications.md) is told, once per
+// lead and model version.
+type AlertDoc struct {
+	Channel string `yaml:"channel" json:"channel"`
+	Grade   string `yaml:"grade" json:"grade,omitempty"`
+	MQL     bool   `yaml:"mql" json:"mql,omitempty"`
 }
 
 // FitRule gives points for what a lead is: a structured test on one field,
@@ -200,6 +212,15 @@ func compile(d *definition.Doc, doc ModelDoc) *Model {
 		}
 	}
 	d.Require(doc.MQL >= 0, "mql", "must not be negative")
+	for i, a := range doc.Alerts {
+		path := fmt.Sprintf("alerts[%d]", i)
+		d.Require(strings.TrimSpace(a.Channel) != "", path+".channel", "name the notification channel to tell")
+		d.Require((a.Grade != "") != a.MQL, path, "give either grade: or mql: true")
+		if a.Grade != "" {
+			d.Require(seen[a.Grade], path+".grade", fmt.Sprintf("%q is not one of the model's grades", a.Grade))
+		}
+		d.Require(!a.MQL || doc.MQL > 0, path+".mql", "the model has no mql threshold")
+	}
 	return m
 }
 

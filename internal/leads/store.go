@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/quarterdeck/quarterdeck/internal/crm"
+	"github.com/quarterdeck/quarterdeck/internal/notify"
 	"github.com/quarterdeck/quarterdeck/internal/store"
 	"github.com/shopspring/decimal"
 )
@@ -222,6 +223,10 @@ func RescoreLeads(ctx context.Context, s *store.Store, ids []int64, asOf time.Ti
 	if err != nil {
 		return err
 	}
+	before, err := currentScores(ctx, s.DB(), leadIs("lead_id"), vs)
+	if err != nil {
+		return err
+	}
 	return s.WithBulk(ctx, func(b *store.Bulk) error {
 		for _, t := range []string{"lead_score_log", "lead_scores"} {
 			if len(vs) == 0 {
@@ -240,8 +245,86 @@ func RescoreLeads(ctx context.Context, s *store.Store, ids []int64, asOf time.Ti
 		if len(ids) <= 20 {
 			load = insertRows(b)
 		}
-		return writeWith(ctx, load, pipeline(ctx, vs, segs, slices.Values(subjects), asOf), asOf, nil)
+		var results [][]scored
+		for batch := range pipeline(ctx, vs, segs, slices.Values(subjects), asOf) {
+			results = append(results, batch)
+		}
+		if err := writeWith(ctx, load, slices.Values(results), asOf, nil); err != nil {
+			return err
+		}
+		return alertHot(ctx, b, vs, before, results, subjects, asOf)
 	})
+}
+
+type scoreKey struct{ version, lead int64 }
+
+// currentScores reads the stored grade and MQL of the leads, by version.
+func currentScores(ctx context.Context, db *sql.DB, leadCond string, vs []*Version) (map[scoreKey]scoreRow, error) {
+	out := map[scoreKey]scoreRow{}
+	if len(vs) == 0 {
+		return out, nil
+	}
+	rows, err := db.QueryContext(ctx, `SELECT model_id, lead_id, grade, mql FROM lead_scores WHERE `+leadCond+` AND model_id IN (`+versionIDs(vs)+`)`)
+	if err != nil {
+		return nil, fmt.Errorf("current scores: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r scoreRow
+		if err := rows.Scan(&r.model, &r.lead, &r.grade, &r.mql); err != nil {
+			return nil, err
+		}
+		out[scoreKey{r.model, r.lead}] = r
+	}
+	return out, rows.Err()
+}
+
+// alertHot tells each model's alert channels of the leads that have just
+// reached an alert's grade or become MQLs, in the write's transaction. The
+// dedupe key makes it once per lead, model version and alert.
+func alertHot(ctx context.Context, b *store.Bulk, vs []*Version, before map[scoreKey]scoreRow, results [][]scored, subjects []Subject, asOf time.Time) error {
+	byID := map[int64]*Version{}
+	for _, v := range vs {
+		byID[v.ID] = v
+	}
+	names := map[int64]string{}
+	for _, sub := range subjects {
+		name := strings.TrimSpace(fmt.Sprint(sub.Record["first_name"]) + " " + fmt.Sprint(sub.Record["last_name"]))
+		if c, _ := sub.Record["company"].(string); c != "" {
+			name += " (" + c + ")"
+		}
+		names[sub.ID] = name
+	}
+	for _, batch := range results {
+		for _, sc := range batch {
+			for _, r := range sc.results {
+				v := byID[r.version]
+				old, had := before[scoreKey{r.version, r.LeadID}]
+				for i, a := range v.model.Doc.Alerts {
+					reached := (a.MQL && r.MQL && (!had || !old.mql)) || (a.Grade != "" && r.Grade == a.Grade && (!had || old.grade != a.Grade))
+					if !reached {
+						continue
+					}
+					what := "grade " + a.Grade
+					if a.MQL {
+						what = "marketing-qualified"
+					}
+					msg := notify.Message{Channel: a.Channel, Event: "lead.hot",
+						DedupeKey: fmt.Sprintf("lead:%d:model:%d:alert:%d", r.LeadID, r.version, i),
+						Title:     fmt.Sprintf("Hot lead: %s is %s", names[r.LeadID], what),
+						Text:      fmt.Sprintf("%s scores %s under %s (grade %s).", names[r.LeadID], FormatPoints(r.Score), v.Name, r.Grade),
+						Fields:    []notify.Field{{Name: "Score", Value: FormatPoints(r.Score)}, {Name: "Grade", Value: r.Grade}},
+						Link:      fmt.Sprintf("/leads/%d", r.LeadID),
+						Data:      map[string]any{"lead_id": r.LeadID, "model": v.Name, "version": v.Version, "score": r.Score, "grade": r.Grade, "mql": r.MQL},
+						At:        asOf}
+					if _, _, err := notify.SendIn(ctx, b, msg); err != nil {
+						return fmt.Errorf("hot-lead alert %s: %w", a.Channel, err)
+					}
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // rescore scores every lead with vs inside the bulk session b, and works

@@ -274,3 +274,36 @@ func TestRunDailyRescoresStaleScores(t *testing.T) {
 	cancel()
 	<-done
 }
+
+// A lead that reaches an alert's grade as its events arrive tells the
+// channel once; staying at that grade does not tell it again.
+func TestHotLeadAlert(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		f := newFixture(t, s)
+		admin := storetest.As(f.org.Admin)
+		withAlert := model + "alerts:\n  - {grade: A, channel: sales}\n"
+		if _, err := leads.Apply(ctx, s, admin, "m.yaml", []byte(model+"alerts:\n  - {grade: Z, channel: sales}\n"), asOf); err == nil || !strings.Contains(err.Error(), "alerts[0].grade") {
+			t.Errorf("an alert on a grade the model lacks: %v", err)
+		}
+		if _, err := leads.Apply(ctx, s, admin, "m.yaml", []byte(withAlert), asOf); err != nil {
+			t.Fatal(err)
+		}
+		alerts := func() int {
+			var n int
+			s.DB().QueryRow(`SELECT COUNT(*) FROM jobs WHERE payload LIKE '%lead.hot%'`).Scan(&n)
+			return n
+		}
+		for i, want := range []int{0, 1, 1} { // a2: 5 → 25 (B) → 30 (A) → 35 (A)
+			kind := "email_click"
+			if i == 0 {
+				kind = "form_submit"
+			}
+			e := crm.LeadEvent{LeadID: f.a2.ID, Kind: kind, OccurredAt: asOf.Add(-time.Duration(10-i) * time.Minute)}
+			must(t, s.AddLeadEvent(ctx, crm.System, &e))
+			must(t, leads.RescoreLead(ctx, s, f.a2.ID, asOf))
+			if got := alerts(); got != want {
+				t.Errorf("after event %d (score %v): %d hot-lead alerts, want %d", i+1, scoreOf(t, s, admin, f.a2.ID).Score, got, want)
+			}
+		}
+	})
+}
