@@ -259,9 +259,10 @@ func RescoreLeads(ctx context.Context, s *store.Store, ids []int64, asOf time.Ti
 type scoreKey struct{ version, lead int64 }
 
 // currentScores reads the stored grade and MQL of the leads, by version.
+// Without alerts it reads nothing: one event's rescore stays as short as it was.
 func currentScores(ctx context.Context, db *sql.DB, leadCond string, vs []*Version) (map[scoreKey]scoreRow, error) {
 	out := map[scoreKey]scoreRow{}
-	if len(vs) == 0 {
+	if !slices.ContainsFunc(vs, func(v *Version) bool { return len(v.model.Doc.Alerts) > 0 }) {
 		return out, nil
 	}
 	rows, err := db.QueryContext(ctx, `SELECT model_id, lead_id, grade, mql FROM lead_scores WHERE `+leadCond+` AND model_id IN (`+versionIDs(vs)+`)`)
