@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -212,10 +213,20 @@ func loginToDemo(t *testing.T, bctx context.Context, pick func(demo.Login) bool)
 // goTo opens path once the current page has finished loading: navigating
 // while a navigation started by a click is still loading can leave the
 // browser waiting for a load event that never comes.
+//
+// The page is opened by script and awaited by its path and readyState, not
+// by chromedp.Navigate: that waits for a load event of its own, which under
+// load in CI sometimes never arrived (a 150 s hang).
 func (ds *demoSession) goTo(path, ready string) {
 	ds.t.Helper()
 	waitTrue(ds.t, ds.ctx, `document.readyState === "complete"`)
-	ds.step(chromedp.Navigate(ds.url+path), chromedp.WaitVisible(ready))
+	// The old document is marked, so a page at the same path is not taken
+	// for the new one.
+	if _, err := chromedp.Run(ds.ctx, chromedp.Evaluate[bool](`window.qdLeaving = true, location.assign(`+strconv.Quote(ds.url+path)+`), true`)); err != nil {
+		ds.t.Fatal(err)
+	}
+	waitTrue(ds.t, ds.ctx, `!window.qdLeaving && document.readyState === "complete"`)
+	ds.step(chromedp.WaitVisible(ready))
 }
 
 // follow clicks a link and waits until the page at path has loaded: a
