@@ -1,13 +1,11 @@
 package web
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
-	"github.com/quarterdeck/quarterdeck/internal/definition"
 	"github.com/quarterdeck/quarterdeck/internal/export"
 	"github.com/quarterdeck/quarterdeck/internal/leads"
 )
@@ -143,10 +141,7 @@ func (srv *Server) handleSaveSegmentPage(w http.ResponseWriter, r *http.Request)
 		http.Redirect(w, r, "/leads/segments", http.StatusSeeOther)
 		return
 	}
-	var de *definition.Error
-	if errors.As(err, &de) {
-		form.Problems = de.Problems
-		form.Message = "The segment was not saved: fix these lines:"
+	if form.refused(err, "The segment was not saved: fix these lines:") {
 		srv.renderSegments(w, r, http.StatusBadRequest, form)
 		return
 	}

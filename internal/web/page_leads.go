@@ -297,11 +297,32 @@ func sortedKeys(m map[string]string) []string {
 	return keys
 }
 
-// modelForm is the editor with what was typed and what was wrong.
+// modelForm is a definition editor (scoring model, segment, rule set)
+// with what was typed and what was wrong.
 type modelForm struct {
 	Source   string
 	Problems []definition.Problem
 	Message  string
+}
+
+// refused fills the form from the error of saving its definition and
+// reports whether it was a refusal to show in the editor: problems by
+// line, or fields the organisation does not know (a user, a team).
+func (f *modelForm) refused(err error, message string) bool {
+	var de *definition.Error
+	var ve *crm.ValidationError
+	switch {
+	case errors.As(err, &de):
+		f.Problems = de.Problems
+	case errors.As(err, &ve):
+		for _, fe := range ve.Fields {
+			f.Problems = append(f.Problems, definition.Problem{Field: fe.Field, Reason: fe.Reason})
+		}
+	default:
+		return false
+	}
+	f.Message = message
+	return true
 }
 
 func (srv *Server) handleModelsPage(w http.ResponseWriter, r *http.Request) {
@@ -378,10 +399,7 @@ func (srv *Server) handleApplyModelPage(w http.ResponseWriter, r *http.Request) 
 		http.Redirect(w, r, fmt.Sprintf("/leads/models?applied=%d", v.ID), http.StatusSeeOther)
 		return
 	}
-	var de *definition.Error
-	if errors.As(err, &de) {
-		form.Problems = de.Problems
-		form.Message = "The model was not applied: the scores are as they were. Fix these lines:"
+	if form.refused(err, "The model was not applied: the scores are as they were. Fix these lines:") {
 		srv.renderModels(w, r, http.StatusBadRequest, form)
 		return
 	}

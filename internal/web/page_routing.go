@@ -1,14 +1,11 @@
 package web
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"time"
 
-	"github.com/quarterdeck/quarterdeck/internal/crm"
-	"github.com/quarterdeck/quarterdeck/internal/definition"
 	"github.com/quarterdeck/quarterdeck/internal/export"
 	"github.com/quarterdeck/quarterdeck/internal/routing"
 )
@@ -152,19 +149,9 @@ func (srv *Server) handleApplyRulesetPage(w http.ResponseWriter, r *http.Request
 		http.Redirect(w, r, "/leads/routing", http.StatusSeeOther)
 		return
 	}
-	var de *definition.Error
-	var ve *crm.ValidationError
-	switch {
-	case errors.As(err, &de):
-		form.Problems = de.Problems
-	case errors.As(err, &ve): // a user or team the organisation does not have
-		for _, f := range ve.Fields {
-			form.Problems = append(form.Problems, definition.Problem{Field: f.Field, Reason: f.Reason})
-		}
-	default:
-		srv.pageError(w, r, err)
+	if form.refused(err, "The rule set was not applied: routing goes on with the active one. Fix these:") {
+		srv.renderRouting(w, r, http.StatusBadRequest, form)
 		return
 	}
-	form.Message = "The rule set was not applied: routing goes on with the active one. Fix these:"
-	srv.renderRouting(w, r, http.StatusBadRequest, form)
+	srv.pageError(w, r, err)
 }
