@@ -444,7 +444,8 @@ func TrainPredictive(ctx context.Context, s *store.Store, now time.Time) (int64,
 // depend on the seed and the size): enterprise-sized and grade A leads to
 // the enterprise teams by fewest open leads, small companies to the SMB
 // teams weighted 200/100/100..., the rest round robin over the mid-market
-// teams in working hours, and the ops analyst as the queue owner.
+// teams in working hours, and the ops analyst as the queue owner; grade A
+// leads are to be answered within 15 minutes, the others within 4 hours.
 func ApplyRouting(ctx context.Context, s *store.Store, now time.Time) error {
 	var ops string
 	if err := s.DB().QueryRowContext(ctx, `SELECT email FROM users WHERE role = 'ops' AND active ORDER BY id LIMIT 1`).Scan(&ops); err != nil {
@@ -513,11 +514,13 @@ rules:
   - name: Grade A
     match: [{when: 'grade == "A"'}]
     pool: enterprise
+    sla: {within: 15m}
   - name: Small companies
     match: [{field: employees, between: [0, 199]}]
     pool: weighted-smb
   - name: Everyone else
     pool: inbound
+    sla: {within: 4h}
 `, ops, members(pools["Enterprise"], false), members(pools["Mid-market"], false), members(pools["SMB"], true))
 	if _, err := routing.Apply(ctx, s, crm.System, "demo.yaml", []byte(doc), now); err != nil {
 		return fmt.Errorf("demo routing rule set: %w", err)
