@@ -28,7 +28,9 @@ type Breach struct {
 }
 
 // CheckSLA finds the assignments whose SLA has passed while their lead,
-// still with that owner, has no first response, records each breach once
+// still with that owner, has no first response by then (its
+// first_response_at, or an outbound call, e-mail, meeting or demo logged on
+// it, as the lead response-time KPI counts a first touch), records each breach once
 // and tells its rule's channel, in one transaction. serve runs it every
 // minute; `quarterdeck leads sla check` runs it at once.
 func CheckSLA(ctx context.Context, s *store.Store, now time.Time) ([]Breach, error) {
@@ -38,6 +40,8 @@ func CheckSLA(ctx context.Context, s *store.Store, now time.Time) ([]Breach, err
 		FROM lead_assignments a JOIN leads l ON l.id = a.lead_id AND l.owner_id = a.owner_id JOIN users u ON u.id = a.owner_id
 		WHERE a.sla_due_at IS NOT NULL AND a.sla_due_at <= $1 AND a.sla_breached_at IS NULL
 		AND (l.first_response_at IS NULL OR l.first_response_at > a.sla_due_at)
+		AND NOT EXISTS (SELECT 1 FROM activities act WHERE act.lead_id = a.lead_id AND act.kind IN ('call', 'email', 'meeting', 'demo')
+			AND act.direction <> 'inbound' AND act.occurred_at >= a.assigned_at AND act.occurred_at <= a.sla_due_at)
 		AND a.id = (SELECT MAX(x.id) FROM lead_assignments x WHERE x.lead_id = a.lead_id)
 		ORDER BY a.sla_due_at, a.id`, now)
 	if err != nil {
@@ -97,6 +101,8 @@ func CheckSLA(ctx context.Context, s *store.Store, now time.Time) ([]Breach, err
 func EscalateSLA(ctx context.Context, s *store.Store, now time.Time) ([]Assignment, error) {
 	rows, err := s.DB().QueryContext(ctx, `SELECT a.id, a.lead_id, a.owner_id FROM lead_assignments a JOIN leads l ON l.id = a.lead_id AND l.owner_id = a.owner_id
 		WHERE a.sla_escalate_at IS NOT NULL AND a.sla_escalate_at <= $1 AND a.sla_escalated_at IS NULL AND l.first_response_at IS NULL
+		AND NOT EXISTS (SELECT 1 FROM activities act WHERE act.lead_id = a.lead_id AND act.kind IN ('call', 'email', 'meeting', 'demo')
+			AND act.direction <> 'inbound' AND act.occurred_at >= a.assigned_at)
 		AND a.id = (SELECT MAX(x.id) FROM lead_assignments x WHERE x.lead_id = a.lead_id)
 		ORDER BY a.sla_escalate_at, a.id`, now)
 	if err != nil {

@@ -428,3 +428,31 @@ func TestSLAEscalation(t *testing.T) {
 		}
 	})
 }
+
+// An outbound call logged on the lead in time answers it, as the lead
+// response-time KPI counts a first touch: no breach, no escalation.
+func TestSLAAnsweredByActivity(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		o := storetest.NewOrg(t, s)
+		admin := storetest.As(o.Admin)
+		doc := strings.Replace(rulesDoc, "{name: all, pool: a}", "{name: all, pool: a, sla: {within: 10m, escalate_after: 30m}}", 1)
+		if _, err := routing.Apply(ctx, s, admin, "r.yaml", []byte(doc), time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now().UTC().Truncate(time.Second)
+		id := newLeads(t, s, 1)[0]
+		a, err := routing.Assign(ctx, s, admin, id, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		call := crm.Activity{Kind: crm.ActivityKind("call"), Direction: crm.Direction("outbound"), OwnerID: a.OwnerID, LeadID: &id, OccurredAt: now.Add(7 * time.Minute), Subject: "First call"}
+		storetest.Must(t, s.Activities.Create(ctx, crm.System, &call))
+		if br, err := routing.CheckSLA(ctx, s, now.Add(11*time.Minute)); err != nil || len(br) != 0 {
+			t.Errorf("a lead called in time was breached: %+v (%v)", br, err)
+		}
+		if esc, err := routing.EscalateSLA(ctx, s, now.Add(31*time.Minute)); err != nil || len(esc) != 0 {
+			t.Errorf("a lead called in time was escalated: %+v (%v)", esc, err)
+		}
+	})
+}
