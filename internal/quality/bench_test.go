@@ -36,15 +36,7 @@ func BenchmarkRun(b *testing.B) {
 			b.Fatalf("QUARTERDECK_BENCH_OPPORTUNITIES=%q: want a number of at least 100", v)
 		}
 	}
-	var s *store.Store
-	switch e := os.Getenv("QUARTERDECK_BENCH_ENGINE"); e {
-	case "", "duckdb":
-		s = storetest.OpenDuckDB(b)
-	case "postgres":
-		s = storetest.OpenPostgres(b)
-	default:
-		b.Fatalf("QUARTERDECK_BENCH_ENGINE=%q: want duckdb or postgres", e)
-	}
+	s := storetest.OpenBench(b)
 	start := time.Now()
 	firstRep := generate(b, s, n)
 	if s.Engine() == "postgres" { // as after an import: plans need statistics

@@ -33,6 +33,7 @@ func (s *Store) SetPassword(ctx context.Context, p crm.Principal, userID int64, 
 	if err != nil {
 		return err
 	}
+	defer s.forgetTokens()
 	return s.inTx(ctx, func(tx *sql.Tx) error { return s.storePassword(ctx, tx, p, userID, hash) })
 }
 
@@ -174,18 +175,42 @@ func (s *Store) NewAPIToken(ctx context.Context, p crm.Principal, userID int64) 
 	return tok, err
 }
 
-// UserByToken resolves a bearer token to its active user.
+// UserByToken resolves a bearer token to its active user. Resolved tokens
+// are kept for tokenTTL: an integration posting thousands of leads a second
+// would otherwise spend most of its time on this lookup. A change to any
+// user through this store forgets them all at once; one made elsewhere
+// (another server on the same PostgreSQL, a bulk import) counts within
+// tokenTTL.
 func (s *Store) UserByToken(ctx context.Context, token string) (*crm.User, error) {
+	hash := hashSecret(token)
+	if e, ok := s.tokens.Load(hash); ok && time.Since(e.(tokenEntry).at) < tokenTTL {
+		u := e.(tokenEntry).user
+		return &u, nil
+	}
 	var id int64
-	err := s.db.QueryRowContext(ctx, `SELECT u.id FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1 AND u.active`, hashSecret(token)).Scan(&id)
+	err := s.db.QueryRowContext(ctx, `SELECT u.id FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1 AND u.active`, hash).Scan(&id)
 	if isNoRows(err) {
 		return nil, ErrBadCredentials
 	}
 	if err != nil {
 		return nil, fmt.Errorf("check token: %w", err)
 	}
-	return s.userByID(ctx, id)
+	u, err := s.userByID(ctx, id)
+	if err == nil {
+		s.tokens.Store(hash, tokenEntry{user: *u, at: time.Now()})
+	}
+	return u, err
 }
+
+const tokenTTL = 2 * time.Second
+
+type tokenEntry struct {
+	user crm.User
+	at   time.Time
+}
+
+// forgetTokens drops the resolved tokens after a change to users.
+func (s *Store) forgetTokens() { s.tokens.Clear() }
 
 // Session is a logged-in browser.
 type Session struct {

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -260,6 +259,7 @@ func parseFilter(kind filterKind, raw string) (any, error) {
 
 // Create validates v, stores it with a new id (set on v) and audits it.
 func (r *Repo[T]) Create(ctx context.Context, p crm.Principal, v *T) error {
+	defer r.written()
 	return r.s.inTx(ctx, func(tx *sql.Tx) error { return r.create(ctx, tx, p, v) })
 }
 
@@ -297,6 +297,7 @@ func (r *Repo[T]) Update(ctx context.Context, p crm.Principal, id int64, change 
 	if !r.mayWrite(p) {
 		return nil, fmt.Errorf("update %s: %w", r.entity, crm.ErrForbidden)
 	}
+	defer r.written()
 	var out *T
 	err := r.s.inTx(ctx, func(tx *sql.Tx) error {
 		old, err := r.get(ctx, tx, p, id)
@@ -341,6 +342,13 @@ func (r *Repo[T]) Update(ctx context.Context, p crm.Principal, id int64, change 
 	return out, err
 }
 
+// written forgets what a write may have made stale outside the database.
+func (r *Repo[T]) written() {
+	if r.table == "users" {
+		r.s.forgetTokens()
+	}
+}
+
 // checkOwner keeps reps and managers within their scope: they may only write
 // records owned by someone they can see, and may not give them away outside it.
 func (r *Repo[T]) checkOwner(ctx context.Context, p crm.Principal, old, v *T) error {
@@ -372,23 +380,12 @@ func (r *Repo[T]) writeError(action string, err error) error {
 
 // audit records a write in the same transaction as the write itself.
 func (s *Store) audit(ctx context.Context, q querier, p crm.Principal, action, entity string, id int64, before, after any) error {
-	enc := func(v any) string {
-		if v == nil || (reflect.ValueOf(v).Kind() == reflect.Pointer && reflect.ValueOf(v).IsNil()) {
-			return ""
-		}
-		b, _ := json.Marshal(v)
-		return string(b)
-	}
-	var actor *int64
-	if p.UserID != 0 {
-		actor = &p.UserID
-	}
 	auditID, err := s.allocIDs(ctx, 1)
 	if err != nil {
 		return err
 	}
-	_, err = q.ExecContext(ctx, `INSERT INTO audit_log (id, at_time, actor_id, action, entity, entity_id, before_json, after_json) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		auditID, s.now(), actor, action, entity, id, enc(before), enc(after))
+	_, err = q.ExecContext(ctx, `INSERT INTO audit_log (`+columnList(auditColumns)+`) VALUES (`+bindParams(1, len(auditColumns))+`)`,
+		auditID, s.now(), actorOf(p), action, entity, id, auditJSON(before), auditJSON(after))
 	if err != nil {
 		return fmt.Errorf("write audit log: %w", err)
 	}

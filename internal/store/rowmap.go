@@ -64,6 +64,15 @@ func scanTargets(v any) []any {
 
 // values returns v's field values in column order, ready to bind.
 func values(v any) []any {
+	out := fieldValues(v)
+	for i, x := range out {
+		out[i] = bindValue(x)
+	}
+	return out
+}
+
+// fieldValues is v's column values as its fields hold them.
+func fieldValues(v any) []any {
 	rv := reflect.ValueOf(v)
 	if rv.Kind() == reflect.Pointer {
 		rv = rv.Elem()
@@ -71,13 +80,11 @@ func values(v any) []any {
 	m := fieldsOf(rv.Type())
 	out := make([]any, len(m.columns))
 	for i, idx := range m.index {
-		out[i] = bindValue(rv.FieldByIndex(idx).Interface())
+		out[i] = rv.FieldByIndex(idx).Interface()
 	}
 	return out
 }
 
-// bindValue makes a value acceptable to both drivers: nil pointers become
-// NULL, decimals travel as exact text, named string types as plain strings.
 func bindValue(v any) any {
 	v = deref(v)
 	switch x := v.(type) {

@@ -36,6 +36,20 @@ func Engines(t testing.TB) []Engine {
 	return engines
 }
 
+// OpenBench opens a fresh store on the engine QUARTERDECK_BENCH_ENGINE names
+// (duckdb, the default, or postgres, which needs QUARTERDECK_TEST_POSTGRES).
+func OpenBench(b *testing.B) *store.Store {
+	switch e := os.Getenv("QUARTERDECK_BENCH_ENGINE"); e {
+	case "", "duckdb":
+		return OpenDuckDB(b)
+	case "postgres":
+		return OpenPostgres(b)
+	default:
+		b.Fatalf("QUARTERDECK_BENCH_ENGINE=%q: want duckdb or postgres", e)
+		return nil
+	}
+}
+
 // Run runs fn as a subtest on each engine with a fresh database.
 func Run(t *testing.T, fn func(t *testing.T, s *store.Store)) {
 	for _, e := range Engines(t) {
