@@ -3,7 +3,6 @@ package leads
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -318,48 +317,4 @@ func SegmentNames(ctx context.Context, s *store.Store) ([]string, error) {
 		names[i] = sg.Name
 	}
 	return names, err
-}
-
-// Recorder builds leads as routing rules see them: their fields and
-// segments, and their score, grade and MQL under the general model (the
-// active one that scores the most leads), worked out from the given events
-// without storing anything. It reads the segments and the model once, so
-// routing a batch of leads does not read them for every lead.
-type Recorder struct {
-	segs  []*Segment
-	model *Model
-}
-
-// NewRecorder reads the segments and the general model.
-func NewRecorder(ctx context.Context, s *store.Store) (*Recorder, error) {
-	segs, err := loadSegments(ctx, s.DB())
-	if err != nil {
-		return nil, err
-	}
-	rc := &Recorder{segs: segs}
-	if v, err := pickVersion(ctx, s, 0, ""); err == nil {
-		rc.model = v.model
-	} else if !errors.Is(err, crm.ErrNotFound) {
-		return nil, err
-	}
-	return rc, nil
-}
-
-// Record is the lead's record as of asOf.
-func (rc *Recorder) Record(l *crm.Lead, events []crm.LeadEvent, asOf time.Time) rules.Record {
-	sub := NewSubject(l, events, nil)
-	var names []string
-	for _, sg := range rc.segs {
-		if sg.Matches(sub.Record) {
-			names = append(names, sg.Name)
-		}
-	}
-	if names != nil {
-		sub.Record["segments"] = names
-	}
-	if rc.model != nil && rc.model.Applies(&sub) {
-		r := rc.model.Score(&sub, asOf)
-		sub.Record["score"], sub.Record["grade"], sub.Record["mql"] = r.Score, r.Grade, r.MQL
-	}
-	return sub.Record
 }

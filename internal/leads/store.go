@@ -376,6 +376,28 @@ type versionResult struct {
 	Result
 }
 
+// scoreSubject puts a lead in its segments (adding their names to its
+// record) and scores it with every version that applies.
+func scoreSubject(vs []*Version, segs []*Segment, sub *Subject, asOf time.Time) scored {
+	sc := scored{lead: sub.ID}
+	var names []string
+	for _, sg := range segs {
+		if sg.Matches(sub.Record) {
+			sc.segments = append(sc.segments, sg.ID)
+			names = append(names, sg.Name)
+		}
+	}
+	if names != nil {
+		sub.Record["segments"] = names
+	}
+	for _, v := range vs {
+		if v.model.Applies(sub) {
+			sc.results = append(sc.results, versionResult{v.ID, v.model.Score(sub, asOf)})
+		}
+	}
+	return sc
+}
+
 // pipeline scores subjects with every version on another goroutine, in
 // batches, so reading the next leads, scoring and writing the last ones
 // overlap. Results come in the order of the subjects.
@@ -412,24 +434,7 @@ func pipeline(ctx context.Context, vs []*Version, segs []*Segment, subjects iter
 			for subs := range in {
 				res := make([]scored, len(subs))
 				for i := range subs {
-					sub := &subs[i]
-					sc := scored{lead: sub.ID}
-					var names []string
-					for _, sg := range segs {
-						if sg.Matches(sub.Record) {
-							sc.segments = append(sc.segments, sg.ID)
-							names = append(names, sg.Name)
-						}
-					}
-					if names != nil {
-						sub.Record["segments"] = names
-					}
-					for _, v := range vs {
-						if v.model.Applies(sub) {
-							sc.results = append(sc.results, versionResult{v.ID, v.model.Score(sub, asOf)})
-						}
-					}
-					res[i] = sc
+					res[i] = scoreSubject(vs, segs, &subs[i], asOf)
 				}
 				select {
 				case out <- res:
@@ -456,28 +461,18 @@ func write(ctx context.Context, b *store.Bulk, results iter.Seq[[]scored], asOf 
 // insertRows for a handful.
 type loader func(ctx context.Context, table string, columns []string, rows iter.Seq2[[]any, error]) (int64, error)
 
-// insertRows writes rows with one multi-row INSERT: for the few rows of one
-// lead, setting up an Appender or a COPY costs more than the rows.
+// insertRows writes rows with multi-row INSERTs: for the few rows of a
+// handful of leads, setting up an Appender or a COPY costs more than the rows.
 func insertRows(b *store.Bulk) loader {
 	return func(ctx context.Context, table string, columns []string, rows iter.Seq2[[]any, error]) (int64, error) {
-		var args []any
-		var tuples []string
+		var all [][]any
 		for row, err := range rows {
 			if err != nil {
 				return 0, err
 			}
-			ph := make([]string, len(row))
-			for i, v := range row {
-				args = append(args, v)
-				ph[i] = fmt.Sprintf("$%d", len(args))
-			}
-			tuples = append(tuples, "("+strings.Join(ph, ", ")+")")
+			all = append(all, slices.Clone(row))
 		}
-		if len(tuples) == 0 {
-			return 0, nil
-		}
-		_, err := b.Exec(ctx, `INSERT INTO `+table+` (`+strings.Join(columns, ", ")+`) VALUES `+strings.Join(tuples, ", "), args...)
-		return int64(len(tuples)), err
+		return int64(len(all)), b.InsertRows(ctx, table, columns, all)
 	}
 }
 
