@@ -2,6 +2,7 @@ package routing
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -109,10 +110,14 @@ type Decision struct {
 	Alert     string `json:"alert,omitempty"` // the channel told of it
 	// SLADue is when the owner must first answer (the rule's SLA), and
 	// SLAAlert the channel told if they do not.
-	SLADue      *time.Time  `json:"sla_due,omitempty"`
-	SLAAlert    string      `json:"sla_alert,omitempty"`
-	SLAEscalate *time.Time  `json:"sla_escalate,omitempty"` // when an unanswered lead goes to the next rep
-	Considered  []Candidate `json:"considered,omitempty"`
+	SLADue      *time.Time `json:"sla_due,omitempty"`
+	SLAAlert    string     `json:"sla_alert,omitempty"`
+	SLAEscalate *time.Time `json:"sla_escalate,omitempty"` // when an unanswered lead goes to the next rep
+	// Considered are the reps passed over (with why) and the one chosen;
+	// Examined counts every rep looked at, the available ones not chosen
+	// included.
+	Considered []Candidate `json:"considered,omitempty"`
+	Examined   int         `json:"examined,omitempty"`
 }
 
 // Route decides where a lead goes at now. lead is what rules test (see
@@ -156,8 +161,9 @@ func (set *Set) Route(lead rules.Record, email, company string, org *Org, st Sta
 			visited[name] = true
 			p := set.pools[name]
 			dec.Pool, dec.Method = name, p.doc.Method
-			r, considered := set.choose(p, org, st, now)
+			r, considered, n := set.choose(p, org, st, now)
 			dec.Considered = append(dec.Considered, considered...)
+			dec.Examined += n
 			if r != nil {
 				dec.OwnerID, dec.Owner = r.ID, r.Email
 				dec.Reason = fmt.Sprintf("rule %q: pool %s by %s", rl.name, name, strings.ReplaceAll(p.doc.Method, "_", " "))
@@ -226,7 +232,17 @@ func (set *Set) matchAccount(email, company string, org *Org) *Account {
 func (o *Org) assign(id int64, now time.Time) {
 	l := o.load(id)
 	l.Open++
-	l.Assigned = append(l.Assigned, now)
+	l.add(now)
+}
+
+// add keeps Assigned in time order (it almost always grows at the end), so
+// that counting for a cap stops at the start of the week.
+func (l *Load) add(t time.Time) {
+	i := len(l.Assigned)
+	for i > 0 && l.Assigned[i-1].After(t) {
+		i--
+	}
+	l.Assigned = slices.Insert(l.Assigned, i, t)
 }
 
 // members lists a pool's reps in a stable order, teams expanded.
@@ -292,17 +308,22 @@ func (p *pool) skip(r *Rep, org *Org, now time.Time) string {
 	if c.OpenLeads > 0 && l.Open >= c.OpenLeads {
 		return fmt.Sprintf("at the cap of %d open leads", c.OpenLeads)
 	}
+	if c.PerHour == 0 && c.PerDay == 0 && c.PerWeek == 0 {
+		return ""
+	}
 	hour := local.Truncate(time.Hour)
 	day := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, loc)
 	week := day.AddDate(0, 0, -((int(day.Weekday()) + 6) % 7)) // Monday
 	var h, d, w int
-	for _, t := range l.Assigned {
+	for i := len(l.Assigned) - 1; i >= 0; i-- {
+		t := l.Assigned[i]
 		if t.After(now) {
 			continue
 		}
-		if !t.Before(week) {
-			w++
+		if t.Before(week) {
+			break // in time order: the rest is older still
 		}
+		w++
 		if !t.Before(day) {
 			d++
 		}
@@ -322,7 +343,7 @@ func (p *pool) skip(r *Rep, org *Org, now time.Time) string {
 }
 
 // choose picks a pool's rep by its method, advancing the pool's state.
-func (set *Set) choose(p *pool, org *Org, st State, now time.Time) (*Rep, []Candidate) {
+func (set *Set) choose(p *pool, org *Org, st State, now time.Time) (*Rep, []Candidate, int) {
 	reps, weights := set.members(p, org)
 	ps := st[p.doc.Name]
 	if ps == nil {
@@ -338,7 +359,7 @@ func (set *Set) choose(p *pool, org *Org, st State, now time.Time) (*Rep, []Cand
 		ok[i] = why == ""
 	}
 	if n == 0 {
-		return nil, considered
+		return nil, considered, 0
 	}
 	pick := -1
 	switch p.doc.Method {
@@ -394,10 +415,19 @@ func (set *Set) choose(p *pool, org *Org, st State, now time.Time) (*Rep, []Cand
 			ps.Current[reps[pick].ID] -= total
 		}
 	}
-	if pick < 0 {
-		return nil, considered
+	// The log keeps who was passed over and why, and who got it; the reps
+	// who were available and not chosen are only counted (a pool of a
+	// hundred reps would otherwise log a hundred names a lead).
+	kept := considered[:0]
+	for i, c := range considered {
+		if c.Skipped != "" || i == pick {
+			kept = append(kept, c)
+		}
 	}
-	return reps[pick], considered
+	if pick < 0 {
+		return nil, kept, n
+	}
+	return reps[pick], kept, n
 }
 
 func (o *Org) open(id int64) int {

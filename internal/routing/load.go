@@ -22,6 +22,44 @@ import (
 // and every seller's open leads and the leads given to them in the last
 // week. Only ops and admin route for the whole organisation.
 func LoadOrg(ctx context.Context, s *store.Store, p crm.Principal, now time.Time) (*Org, error) {
+	return loadOrg(ctx, s, p, now, orgNeeds{accounts: true, open: true, since: now.AddDate(0, 0, -8)})
+}
+
+// LoadOrgFor reads only what v's rules look at: accounts when it matches
+// leads to them, open leads when a pool is least-loaded or capped by open
+// leads, recent assignments as far back as its caps count (a week and a
+// day covers a weekly cap in any time zone). What a burst of new leads
+// reloads now and then stays as small as the rules allow.
+func LoadOrgFor(ctx context.Context, s *store.Store, p crm.Principal, v *Version, now time.Time) (*Org, error) {
+	set := v.set
+	n := orgNeeds{accounts: set.Doc.MatchAccounts == nil || *set.Doc.MatchAccounts}
+	var back time.Duration
+	for _, pl := range set.pools {
+		c := pl.doc.Caps
+		n.open = n.open || pl.doc.Method == LeastLoaded || c.OpenLeads > 0
+		switch {
+		case c.PerWeek > 0:
+			back = max(back, 8*24*time.Hour)
+		case c.PerDay > 0:
+			back = max(back, 2*24*time.Hour)
+		case c.PerHour > 0:
+			back = max(back, 2*time.Hour)
+		}
+	}
+	if back > 0 {
+		n.since = now.Add(-back)
+	}
+	return loadOrg(ctx, s, p, now, n)
+}
+
+// orgNeeds says what of the organisation to read; a zero since reads no
+// assignments.
+type orgNeeds struct {
+	accounts, open bool
+	since          time.Time
+}
+
+func loadOrg(ctx context.Context, s *store.Store, p crm.Principal, now time.Time, need orgNeeds) (*Org, error) {
 	if !p.Role.SeesAll() {
 		return nil, crm.ErrForbidden
 	}
@@ -67,17 +105,36 @@ func LoadOrg(ctx context.Context, s *store.Store, p crm.Principal, now time.Time
 			r.Away = append(r.Away, Period{From: w.From, To: w.To})
 		}
 	}
-	arows, err := db.QueryContext(ctx, `SELECT id, name, domain, owner_id, industry, segment, country, employees FROM accounts`)
-	if err != nil {
-		return nil, fmt.Errorf("routing: accounts: %w", err)
+	if need.accounts {
+		if err := o.readAccounts(ctx, db); err != nil {
+			return nil, err
+		}
 	}
-	defer arows.Close()
-	for arows.Next() {
+	if need.open {
+		if err := o.readOpen(ctx, db); err != nil {
+			return nil, err
+		}
+	}
+	if !need.since.IsZero() {
+		if err := o.readAssigned(ctx, db, need.since); err != nil {
+			return nil, err
+		}
+	}
+	return o, nil
+}
+
+func (o *Org) readAccounts(ctx context.Context, db *sql.DB) error {
+	rows, err := db.QueryContext(ctx, `SELECT id, name, domain, owner_id, industry, segment, country, employees FROM accounts`)
+	if err != nil {
+		return fmt.Errorf("routing: accounts: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
 		var a Account
 		var owner, emp sql.NullInt64
 		var industry, segment, country string
-		if err := arows.Scan(&a.ID, &a.Name, &a.Domain, &owner, &industry, &segment, &country, &emp); err != nil {
-			return nil, err
+		if err := rows.Scan(&a.ID, &a.Name, &a.Domain, &owner, &industry, &segment, &country, &emp); err != nil {
+			return err
 		}
 		if owner.Valid {
 			a.OwnerID = &owner.Int64
@@ -88,41 +145,41 @@ func LoadOrg(ctx context.Context, s *store.Store, p crm.Principal, now time.Time
 		}
 		o.Accounts = append(o.Accounts, a)
 	}
-	if err := arows.Err(); err != nil {
-		return nil, err
-	}
-	lrows, err := db.QueryContext(ctx, `SELECT owner_id, COUNT(*) FROM leads WHERE owner_id IS NOT NULL AND status IN ('new', 'working', 'qualified') GROUP BY owner_id`)
+	return rows.Err()
+}
+
+func (o *Org) readOpen(ctx context.Context, db *sql.DB) error {
+	rows, err := db.QueryContext(ctx, `SELECT owner_id, COUNT(*) FROM leads WHERE owner_id IS NOT NULL AND status IN ('new', 'working', 'qualified') GROUP BY owner_id`)
 	if err != nil {
-		return nil, fmt.Errorf("routing: open leads: %w", err)
+		return fmt.Errorf("routing: open leads: %w", err)
 	}
-	defer lrows.Close()
-	for lrows.Next() {
+	defer rows.Close()
+	for rows.Next() {
 		var owner int64
 		var n int
-		if err := lrows.Scan(&owner, &n); err != nil {
-			return nil, err
+		if err := rows.Scan(&owner, &n); err != nil {
+			return err
 		}
 		o.load(owner).Open = n
 	}
-	if err := lrows.Err(); err != nil {
-		return nil, err
-	}
-	// A week and a day of assignments covers every cap in any time zone.
-	arows2, err := db.QueryContext(ctx, `SELECT owner_id, assigned_at FROM lead_assignments WHERE assigned_at >= $1`, now.AddDate(0, 0, -8))
+	return rows.Err()
+}
+
+func (o *Org) readAssigned(ctx context.Context, db *sql.DB, since time.Time) error {
+	rows, err := db.QueryContext(ctx, `SELECT owner_id, assigned_at FROM lead_assignments WHERE assigned_at >= $1 ORDER BY assigned_at`, since)
 	if err != nil {
-		return nil, fmt.Errorf("routing: recent assignments: %w", err)
+		return fmt.Errorf("routing: recent assignments: %w", err)
 	}
-	defer arows2.Close()
-	for arows2.Next() {
+	defer rows.Close()
+	for rows.Next() {
 		var owner int64
 		var at time.Time
-		if err := arows2.Scan(&owner, &at); err != nil {
-			return nil, err
+		if err := rows.Scan(&owner, &at); err != nil {
+			return err
 		}
-		l := o.load(owner)
-		l.Assigned = append(l.Assigned, at)
+		o.load(owner).add(at)
 	}
-	return o, arows2.Err()
+	return rows.Err()
 }
 
 func (o *Org) load(id int64) *Load {
@@ -142,7 +199,7 @@ func DryRun(ctx context.Context, s *store.Store, p crm.Principal, set *Set, ls [
 	if err != nil {
 		return nil, err
 	}
-	rc, err := leads.NewRecorder(ctx, s)
+	rc, err := leads.NewScorer(ctx, s)
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/quarterdeck/quarterdeck/internal/crm"
 	"github.com/quarterdeck/quarterdeck/internal/leads"
 	"github.com/quarterdeck/quarterdeck/internal/notify"
+	"github.com/quarterdeck/quarterdeck/internal/rules"
 	"github.com/quarterdeck/quarterdeck/internal/store"
 )
 
@@ -194,83 +195,151 @@ func assignMany(ctx context.Context, s *store.Store, p crm.Principal, ids []int6
 		return nil, fmt.Errorf("%w: %w", crm.ErrConflict, ErrNoRuleSet)
 	}
 	ls := make([]*crm.Lead, len(ids))
+	recs := make([]rules.Record, len(ids))
 	for i, id := range ids {
 		if ls[i], err = s.Leads.Get(ctx, p, id); err != nil {
 			return nil, err
 		}
 	}
-	rc, err := leads.NewRecorder(ctx, s)
+	sc, err := leads.NewScorer(ctx, s)
 	if err != nil {
 		return nil, err
 	}
+	for i, l := range ls {
+		recs[i] = sc.Record(l, nil, now)
+	}
+	var out []Assignment
+	err = InTx(ctx, s, func(b *store.Bulk) error {
+		org, err := LoadOrg(ctx, s, crm.System, now)
+		if err != nil {
+			return err
+		}
+		st, err := LoadState(ctx, b)
+		if err != nil {
+			return err
+		}
+		rt, err := decide(ctx, b, p, v, org, st, ls, recs, now, esc)
+		if err != nil {
+			return err
+		}
+		for _, a := range rt.Assignments {
+			if _, err := b.Exec(ctx, `UPDATE leads SET owner_id = $1 WHERE id = $2`, a.OwnerID, a.LeadID); err != nil {
+				return fmt.Errorf("assign the lead: %w", err)
+			}
+			if err := b.Audit(ctx, p, "route", "lead", a.LeadID, map[string]any{"owner_id": a.PreviousOwnerID}, map[string]any{"owner_id": a.OwnerID, "reason": a.Decision.Reason}); err != nil {
+				return err
+			}
+		}
+		out = rt.Assignments
+		return rt.Write(ctx, b)
+	})
+	return out, err
+}
+
+// InTx runs fn in one transaction holding the routing lock: a process
+// mutex, and on PostgreSQL a transaction-level advisory lock shared by
+// every server, so that the turn order and the caps see every assignment
+// before the next and parallel requests never give two reps the same turn.
+func InTx(ctx context.Context, s *store.Store, fn func(b *store.Bulk) error) error {
 	routeMu.Lock()
 	defer routeMu.Unlock()
-	out := make([]Assignment, len(ids))
-	err = s.WithBulk(ctx, func(b *store.Bulk) error {
+	return s.WithBulk(ctx, func(b *store.Bulk) error {
 		if b.Engine() == "postgres" {
 			if _, err := b.Exec(ctx, `SELECT pg_advisory_xact_lock(4242001)`); err != nil {
 				return fmt.Errorf("routing lock: %w", err)
 			}
 		}
-		org, err := LoadOrg(ctx, s, crm.System, now)
-		if err != nil {
-			return err
-		}
-		st, err := loadState(ctx, b)
-		if err != nil {
-			return err
-		}
-		first, err := b.AllocIDs(ctx, len(ids))
-		if err != nil {
-			return err
-		}
-		for i, l := range ls {
-			a := &out[i]
-			*a = Assignment{ID: first + int64(i), LeadID: l.ID, PreviousOwnerID: l.OwnerID, RulesetID: &v.ID, AssignedAt: now}
-			if p.UserID != 0 {
-				a.AssignedBy = &p.UserID
-			}
-			e, escalated := esc[l.ID]
-			org.Exclude = nil
-			if escalated {
-				org.Exclude = map[int64]bool{e.from: true}
-			}
-			if a.Decision, err = v.set.Route(rc.Record(l, nil, now), l.Email, l.Company, org, st, now); err != nil {
-				return err
-			}
-			if escalated {
-				a.Decision.Reason = "SLA escalation (not answered in time): " + a.Decision.Reason
-				if _, err := b.Exec(ctx, `UPDATE lead_assignments SET sla_escalated_at = $1 WHERE id = $2`, now, e.assignment); err != nil {
-					return fmt.Errorf("record the escalation: %w", err)
-				}
-			}
-			a.OwnerID = a.Decision.OwnerID
-			if _, err := b.Exec(ctx, `UPDATE leads SET owner_id = $1 WHERE id = $2`, a.OwnerID, l.ID); err != nil {
-				return fmt.Errorf("assign the lead: %w", err)
-			}
-			considered, _ := json.Marshal(a.Decision.Considered)
-			if _, err := b.Exec(ctx, `INSERT INTO lead_assignments (id, lead_id, owner_id, previous_owner_id, ruleset_id, rule, pool, method, account_id, queued, reason, considered, assigned_at, assigned_by, sla_due_at, sla_alert, sla_escalate_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
-				a.ID, l.ID, a.OwnerID, a.PreviousOwnerID, a.RulesetID, a.Decision.Rule, a.Decision.Pool, a.Decision.Method, a.Decision.AccountID,
-				a.Decision.Queue, a.Decision.Reason, string(considered), now, a.AssignedBy, a.Decision.SLADue, a.Decision.SLAAlert, a.Decision.SLAEscalate); err != nil {
-				return fmt.Errorf("log the assignment: %w", err)
-			}
-			if err := b.Audit(ctx, p, "route", "lead", l.ID, map[string]any{"owner_id": a.PreviousOwnerID}, map[string]any{"owner_id": a.OwnerID, "reason": a.Decision.Reason}); err != nil {
-				return err
-			}
-			if ch := a.Decision.Alert; ch != "" {
-				// Queued in this transaction: the alert exists exactly when the assignment does.
-				if _, _, err := notify.SendIn(ctx, b, alertFor(l, a, ch, now)); err != nil {
-					return fmt.Errorf("alert %s: %w", ch, err)
-				}
-			}
-		}
-		return saveState(ctx, b, st, now)
+		return fn(b)
 	})
+}
+
+// Routed is a batch of decisions made inside a routing transaction (InTx),
+// not yet written.
+type Routed struct {
+	Assignments []Assignment
+	state       State
+	before      map[string]string // the turn order before the batch
+	leads       []*crm.Lead
+	esc         map[int64]escalation
+	now         time.Time
+}
+
+// Decide routes leads in order, as if they arrived one after the other,
+// inside b's transaction (which must hold the routing lock: InTx), with
+// v's rules over org and st, the pools' turn order as LoadState read it in
+// this transaction or as an earlier batch of this process left it (on
+// DuckDB, which one process owns). It advances org's loads and st. recs
+// are the leads as rules see them (leads.Scorer). Nothing is written: the
+// caller stores the leads' owners, then Write stores the rest. The
+// assignments' ids are reserved here.
+func Decide(ctx context.Context, b *store.Bulk, p crm.Principal, v *Version, org *Org, st State, ls []*crm.Lead, recs []rules.Record, now time.Time) (*Routed, error) {
+	return decide(ctx, b, p, v, org, st, ls, recs, now, nil)
+}
+
+func decide(ctx context.Context, b *store.Bulk, p crm.Principal, v *Version, org *Org, st State, ls []*crm.Lead, recs []rules.Record, now time.Time, esc map[int64]escalation) (*Routed, error) {
+	first, err := b.AllocIDs(ctx, len(ls))
 	if err != nil {
 		return nil, err
 	}
-	return out, nil
+	rt := &Routed{Assignments: make([]Assignment, len(ls)), state: st, before: snapshot(st), leads: ls, esc: esc, now: now}
+	for i, l := range ls {
+		a := &rt.Assignments[i]
+		*a = Assignment{ID: first + int64(i), LeadID: l.ID, PreviousOwnerID: l.OwnerID, RulesetID: &v.ID, AssignedAt: now, AssignedBy: actorOf(p)}
+		e, escalated := esc[l.ID]
+		org.Exclude = nil
+		if escalated {
+			org.Exclude = map[int64]bool{e.from: true}
+		}
+		if a.Decision, err = v.set.Route(recs[i], l.Email, l.Company, org, st, now); err != nil {
+			return nil, err
+		}
+		if escalated {
+			a.Decision.Reason = "SLA escalation (not answered in time): " + a.Decision.Reason
+		}
+		a.OwnerID = a.Decision.OwnerID
+	}
+	org.Exclude = nil
+	return rt, nil
+}
+
+// Write stores the decisions' log, their alerts (queued in the same
+// transaction: an alert exists exactly when its assignment does), the
+// escalations they answer and the pools' turn order.
+func (rt *Routed) Write(ctx context.Context, b *store.Bulk) error {
+	rows := make([][]any, len(rt.Assignments))
+	for i := range rt.Assignments {
+		a := &rt.Assignments[i]
+		considered, _ := json.Marshal(a.Decision.Considered)
+		rows[i] = []any{a.ID, a.LeadID, a.OwnerID, a.PreviousOwnerID, a.RulesetID, a.Decision.Rule, a.Decision.Pool, a.Decision.Method, a.Decision.AccountID,
+			a.Decision.Queue, a.Decision.Reason, string(considered), a.AssignedAt, a.AssignedBy, a.Decision.SLADue, a.Decision.SLAAlert, a.Decision.SLAEscalate}
+	}
+	if err := b.InsertRows(ctx, "lead_assignments", assignmentColumns, rows); err != nil {
+		return fmt.Errorf("log the assignments: %w", err)
+	}
+	for i := range rt.Assignments {
+		a := &rt.Assignments[i]
+		if e, ok := rt.esc[a.LeadID]; ok {
+			if _, err := b.Exec(ctx, `UPDATE lead_assignments SET sla_escalated_at = $1 WHERE id = $2`, rt.now, e.assignment); err != nil {
+				return fmt.Errorf("record the escalation: %w", err)
+			}
+		}
+		if ch := a.Decision.Alert; ch != "" {
+			if _, _, err := notify.SendIn(ctx, b, alertFor(rt.leads[i], a, ch, rt.now)); err != nil {
+				return fmt.Errorf("alert %s: %w", ch, err)
+			}
+		}
+	}
+	return saveState(ctx, b, rt.state, rt.before, rt.now)
+}
+
+var assignmentColumns = []string{"id", "lead_id", "owner_id", "previous_owner_id", "ruleset_id", "rule", "pool", "method", "account_id", "queued", "reason",
+	"considered", "assigned_at", "assigned_by", "sla_due_at", "sla_alert", "sla_escalate_at"}
+
+func actorOf(p crm.Principal) *int64 {
+	if p.UserID == 0 {
+		return nil
+	}
+	return &p.UserID
 }
 
 // alertFor is the message telling a channel where a lead went and why.
@@ -327,7 +396,8 @@ func AssignUnowned(ctx context.Context, s *store.Store, p crm.Principal, now tim
 	return len(ids), nil
 }
 
-func loadState(ctx context.Context, b *store.Bulk) (State, error) {
+// LoadState reads every pool's turn order in b's transaction.
+func LoadState(ctx context.Context, b *store.Bulk) (State, error) {
 	rows, err := b.Query(ctx, `SELECT pool, state FROM routing_pool_state`)
 	if err != nil {
 		return nil, fmt.Errorf("routing state: %w", err)
@@ -348,20 +418,53 @@ func loadState(ctx context.Context, b *store.Bulk) (State, error) {
 	return st, rows.Err()
 }
 
-func saveState(ctx context.Context, b *store.Bulk, st State, now time.Time) error {
+// saveState stores the pools whose turn order moved since before (their
+// JSON when read): an UPDATE of the pools that had a row, an INSERT of the
+// new ones (on DuckDB an UPDATE costs a third of an upsert).
+func saveState(ctx context.Context, b *store.Bulk, st State, before map[string]string, now time.Time) error {
+	var fresh [][]any
+	var cases []string
+	var args []any
 	for pool, ps := range st {
 		raw, err := json.Marshal(ps)
 		if err != nil {
 			return err
 		}
-		if _, err := b.Exec(ctx, `DELETE FROM routing_pool_state WHERE pool = $1`, pool); err != nil {
-			return err
+		old, had := before[pool]
+		switch {
+		case !had:
+			fresh = append(fresh, []any{pool, string(raw), now})
+		case old != string(raw):
+			args = append(args, pool, string(raw))
+			cases = append(cases, fmt.Sprintf("WHEN $%d THEN $%d", len(args)-1, len(args)))
 		}
-		if _, err := b.Exec(ctx, `INSERT INTO routing_pool_state (pool, state, updated_at) VALUES ($1, $2, $3)`, pool, string(raw), now); err != nil {
+	}
+	if len(cases) > 0 {
+		args = append(args, now)
+		ph := make([]string, len(cases))
+		for i := range cases {
+			ph[i] = fmt.Sprintf("$%d", 2*i+1)
+		}
+		q := `UPDATE routing_pool_state SET state = CASE pool ` + strings.Join(cases, " ") + ` END, updated_at = $` + fmt.Sprint(len(args)) +
+			` WHERE pool IN (` + strings.Join(ph, ", ") + `)`
+		if _, err := b.Exec(ctx, q, args...); err != nil {
 			return fmt.Errorf("routing state: %w", err)
 		}
 	}
+	if err := b.InsertRows(ctx, "routing_pool_state", []string{"pool", "state", "updated_at"}, fresh); err != nil {
+		return fmt.Errorf("routing state: %w", err)
+	}
 	return nil
+}
+
+// snapshot is each pool's turn order as JSON, to tell what a batch moved.
+func snapshot(st State) map[string]string {
+	out := make(map[string]string, len(st))
+	for pool, ps := range st {
+		raw, _ := json.Marshal(ps)
+		out[pool] = string(raw)
+	}
+	return out
 }
 
 // Assignments is a lead's assignment log, newest first; the lead must be
