@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"net/http"
 	"time"
 
@@ -92,9 +91,9 @@ type routedLead struct {
 }
 
 // handleCreateLead creates a lead and, when it has no owner and a rule set
-// is applied, routes it in the same call: the answer carries the owner and
-// the reason. The system routes, so a lead created by a rep who may not see
-// unowned leads is still placed.
+// is applied, routes it in the same call and the same transaction (see
+// internal/intake): the answer carries the owner and the reason, and comes
+// once the lead is durable.
 func (srv *Server) handleCreateLead(w http.ResponseWriter, r *http.Request) {
 	body, err := readBody(w, r)
 	if err != nil {
@@ -106,23 +105,12 @@ func (srv *Server) handleCreateLead(w http.ResponseWriter, r *http.Request) {
 		srv.writeError(w, r, err)
 		return
 	}
-	if err := srv.store.Leads.Create(r.Context(), authOf(r).principal(), l); err != nil {
+	res, err := srv.intake.Create(r.Context(), authOf(r).principal(), l)
+	if err != nil {
 		srv.writeError(w, r, err)
 		return
 	}
-	out := routedLead{Lead: l}
-	if l.OwnerID == nil {
-		a, err := routing.Assign(r.Context(), srv.store, crm.System, l.ID, time.Now().UTC())
-		switch {
-		case err == nil:
-			l.OwnerID, out.Routing = &a.OwnerID, &a.Decision
-		case !errors.Is(err, routing.ErrNoRuleSet):
-			// The lead is stored; routing it again is one call away.
-			srv.log.Error("route new lead", "lead", l.ID, "err", err, "request_id", requestID(r))
-		}
-	}
-	srv.rescoreLead(r, l.ID)
-	writeJSON(w, http.StatusCreated, out)
+	writeJSON(w, http.StatusCreated, routedLead{Lead: res.Lead, Routing: res.Routing})
 }
 
 func (srv *Server) handleAvailabilityAPI(w http.ResponseWriter, r *http.Request) {

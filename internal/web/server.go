@@ -5,11 +5,13 @@ package web
 import (
 	"context"
 	"errors"
-	"github.com/quarterdeck/quarterdeck/internal/crm"
 	"log/slog"
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/quarterdeck/quarterdeck/internal/crm"
+	"github.com/quarterdeck/quarterdeck/internal/intake"
 
 	"github.com/quarterdeck/quarterdeck/internal/store"
 )
@@ -30,8 +32,10 @@ type Server struct {
 	log   *slog.Logger
 	mux   *http.ServeMux
 	pages *pages
-	cache reportCache  // computed dashboards, see cache.go
-	root  http.Handler // mux wrapped in the middleware chain
+	cache reportCache // computed dashboards, see cache.go
+	// intake writes new leads from concurrent requests in shared transactions.
+	intake *intake.Desk
+	root   http.Handler // mux wrapped in the middleware chain
 }
 
 // NewServer builds the routes.
@@ -46,7 +50,7 @@ func NewServer(cfg Config, s *store.Store, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv := &Server{cfg: cfg, store: s, log: log, mux: http.NewServeMux(), pages: pg}
+	srv := &Server{cfg: cfg, store: s, log: log, mux: http.NewServeMux(), pages: pg, intake: intake.New(s)}
 	srv.routes()
 	// Outermost first: log, refuse cross-site writes, set headers, authenticate.
 	srv.root = srv.logRequests(http.NewCrossOriginProtection().Handler(securityHeaders(srv.authenticate(srv.mux))))
