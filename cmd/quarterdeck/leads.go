@@ -9,6 +9,6 @@ func (c cli) leadsCommand() *cobra.Command {
 		Use:   "leads",
 		Short: "Lead scoring: point models, explanations, segments and predictions",
 	}
-	cmd.AddCommand(c.leadsModelCommand(), c.leadsScoreCommand(), c.leadsListCommand(), c.leadsExplainCommand(), c.leadsSegmentsCommand(), c.leadsRouteCommand(), c.leadsRulesCommand(), c.leadsAssignCommand(), c.leadsSLACommand(), c.leadsPredictCommand(), c.leadsPredictiveCommand())
+	cmd.AddCommand(c.leadsModelCommand(), c.leadsScoreCommand(), c.leadsListCommand(), c.leadsExplainCommand(), c.leadsSegmentsCommand(), c.leadsRouteCommand(), c.leadsRulesCommand(), c.leadsAssignCommand(), c.leadsSLACommand(), c.leadsPoolsCommand(), c.leadsAuditCommand(), c.leadsPredictCommand(), c.leadsPredictiveCommand())
 	return cmd
 }

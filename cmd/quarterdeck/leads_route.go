@@ -199,7 +199,7 @@ func (c cli) leadsSLACommand() *cobra.Command {
 	var asJSON bool
 	check := &cobra.Command{
 		Use:   "check",
-		Short: "Record the SLA breaches due by now and alert their channels (serve does this every minute)",
+		Short: "Warn of the leads about to breach their SLA, record the breaches due by now, and alert their channels (serve does this every minute)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, _, err := c.openStore(cmd)
@@ -207,12 +207,21 @@ func (c cli) leadsSLACommand() *cobra.Command {
 				return err
 			}
 			defer s.Close()
-			br, err := routing.CheckSLA(cmd.Context(), s, time.Now().UTC())
+			now := time.Now().UTC()
+			warned, err := routing.WarnSLA(cmd.Context(), s, now)
+			if err != nil {
+				return err
+			}
+			br, err := routing.CheckSLA(cmd.Context(), s, now)
 			if err != nil {
 				return err
 			}
 			if asJSON {
-				return writeJSON(c.stdout, br)
+				return writeJSON(c.stdout, map[string]any{"warnings": warned, "breaches": br})
+			}
+			fmt.Fprintf(c.stdout, "%d leads about to breach their SLA\n", len(warned))
+			for _, b := range warned {
+				fmt.Fprintf(c.stdout, "  lead %d %s: %s, due %s (rule %q)\n", b.LeadID, b.Lead, b.Owner, b.DueAt.Format("2006-01-02 15:04"), b.Rule)
 			}
 			fmt.Fprintf(c.stdout, "%d new SLA breaches\n", len(br))
 			for _, b := range br {
@@ -223,5 +232,96 @@ func (c cli) leadsSLACommand() *cobra.Command {
 	}
 	check.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	cmd.AddCommand(check)
+	return cmd
+}
+
+func (c cli) leadsPoolsCommand() *cobra.Command {
+	var as string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "pools",
+		Short: "The active rule set's pools: method, caps, whose turn it is, and each member's open leads, leads today and why they would be passed over now",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, p, err := c.openAs(cmd, as)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			pools, err := routing.Pools(cmd.Context(), s, p, time.Now().UTC())
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeJSON(c.stdout, pools)
+			}
+			tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
+			for _, pl := range pools {
+				fmt.Fprintf(tw, "pool %s (%s", pl.Name, strings.ReplaceAll(pl.Method, "_", " "))
+				if pl.Next != "" {
+					fmt.Fprintf(tw, ", next: %s", pl.Next)
+				}
+				if pl.Overflow != "" {
+					fmt.Fprintf(tw, ", overflow: %s", pl.Overflow)
+				}
+				fmt.Fprintln(tw, ")")
+				fmt.Fprintln(tw, "  REP\tWEIGHT\tOPEN\tTODAY\tNOW")
+				for _, m := range pl.Members {
+					now := "available"
+					if m.Skipped != "" {
+						now = m.Skipped
+					}
+					fmt.Fprintf(tw, "  %s\t%g\t%d\t%d\t%s\n", m.Email, m.Weight, m.Open, m.Today, now)
+				}
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().StringVar(&as, "as", "", "show as this user (email); ops or admin")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func (c cli) leadsAuditCommand() *cobra.Command {
+	var as, from, to string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "audit",
+		Short: "The fairness audit: each rep's share of a pool's leads against their weight, how often they were passed over and why, and drift",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			since, until, err := routing.AuditPeriod(from, to, time.Now().UTC())
+			if err != nil {
+				return err
+			}
+			s, p, err := c.openAs(cmd, as)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			rows, err := routing.Fairness(cmd.Context(), s, p, since, until)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeJSON(c.stdout, rows)
+			}
+			tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
+			fmt.Fprintf(tw, "assignments from %s to %s\n", since.Format(time.DateOnly), until.Add(-time.Nanosecond).Format(time.DateOnly))
+			fmt.Fprintln(tw, "POOL\tREP\tLEADS\tSHARE\tBY WEIGHT\tDRIFT\tPASSED OVER")
+			for _, f := range rows {
+				drift := ""
+				if f.Drift {
+					drift = "drift"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%.1f%%\t%.1f%%\t%s\t%s\n", f.Pool, f.Rep, f.Leads, 100*f.Share, 100*f.Expected, drift, f.SkipReasons())
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().StringVar(&as, "as", "", "audit as this user (email); ops or admin")
+	cmd.Flags().StringVar(&from, "from", "", "first day (YYYY-MM-DD; default 30 days before --to)")
+	cmd.Flags().StringVar(&to, "to", "", "last day, included (YYYY-MM-DD; default today)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }

@@ -520,7 +520,7 @@ rules:
     pool: weighted-smb
   - name: Everyone else
     pool: inbound
-    sla: {within: 4h}
+    sla: {within: 4h, working_hours: true}
 `, ops, members(pools["Enterprise"], false), members(pools["Mid-market"], false), members(pools["SMB"], true))
 	if _, err := routing.Apply(ctx, s, crm.System, "demo.yaml", []byte(doc), now); err != nil {
 		return fmt.Errorf("demo routing rule set: %w", err)

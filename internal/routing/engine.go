@@ -113,6 +113,7 @@ type Decision struct {
 	SLADue      *time.Time `json:"sla_due,omitempty"`
 	SLAAlert    string     `json:"sla_alert,omitempty"`
 	SLAEscalate *time.Time `json:"sla_escalate,omitempty"` // when an unanswered lead goes to the next rep
+	SLAWarn     *time.Time `json:"sla_warn,omitempty"`     // when SLAAlert is told the lead is about to breach
 	// Considered are the reps passed over (with why) and the one chosen;
 	// Examined counts every rep looked at, the available ones not chosen
 	// included.
@@ -123,9 +124,8 @@ type Decision struct {
 // Route decides where a lead goes at now. lead is what rules test (see
 // Fields); email and company are matched to accounts. It advances st and
 // org.Loads for the rep it chooses.
-func (set *Set) Route(lead rules.Record, email, company string, org *Org, st State, now time.Time) (Decision, error) {
+func (set *Set) Route(lead rules.Record, email, company string, org *Org, st State, now time.Time) (dec Decision, err error) {
 	org.index()
-	var dec Decision
 	if acc := set.matchAccount(email, company, org); acc != nil {
 		lead["account"] = acc.Fields
 		id := acc.ID
@@ -139,19 +139,14 @@ func (set *Set) Route(lead rules.Record, email, company string, org *Org, st Sta
 			}
 		}
 	}
-	for _, rl := range set.rules {
+	for i := range set.rules {
+		rl := &set.rules[i]
 		if !matchAll(rl.conds, lead) {
 			continue
 		}
 		dec.Rule, dec.Alert = rl.name, rl.alert
-		if rl.slaIn > 0 {
-			due := now.Add(rl.slaIn)
-			dec.SLADue, dec.SLAAlert = &due, rl.slaAlert
-			if rl.escalate > 0 {
-				esc := now.Add(rl.escalate)
-				dec.SLAEscalate = &esc
-			}
-		}
+		// Once the owner is known (the named result, whichever return).
+		defer func() { set.setSLA(&dec, rl, org, now) }()
 		visited := map[string]bool{}
 		var path []string // pools that had nobody available
 		for name := rl.pool; name != ""; {
@@ -203,6 +198,56 @@ func (set *Set) Route(lead rules.Record, email, company string, org *Org, st Sta
 	}
 	org.assign(q.ID, now)
 	return dec, nil
+}
+
+// setSLA gives a decision its rule's response times, once its owner is
+// known: counted in the rule's pool's working hours in the owner's time
+// zone when the rule says so, else on the clock.
+func (set *Set) setSLA(dec *Decision, rl *rule, org *Org, now time.Time) {
+	if rl.slaIn == 0 {
+		return
+	}
+	at := func(d time.Duration) *time.Time {
+		t := now.Add(d)
+		if rl.slaWorking {
+			loc := time.UTC
+			if r := org.Reps[dec.OwnerID]; r != nil && r.TimeZone != nil {
+				loc = r.TimeZone
+			}
+			t = set.pools[rl.pool].addWorking(now, d, loc)
+		}
+		return &t
+	}
+	dec.SLADue, dec.SLAAlert = at(rl.slaIn), rl.slaAlert
+	if rl.escalate > 0 {
+		dec.SLAEscalate = at(rl.escalate)
+	}
+	if rl.warnBefore > 0 {
+		dec.SLAWarn = at(rl.slaIn - rl.warnBefore)
+	}
+}
+
+// addWorking is the time d of the pool's working hours after start, in
+// loc: outside the hours and on days off the clock stands still.
+func (p *pool) addWorking(start time.Time, d time.Duration, loc *time.Location) time.Time {
+	t := start.In(loc)
+	for range 4000 { // years of days; Parse refuses hours with no working day
+		day := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, loc)
+		open := day.Add(time.Duration(p.from) * time.Minute)
+		shut := day.Add(time.Duration(p.to) * time.Minute)
+		if p.days[day.Weekday()] && t.Before(shut) {
+			if t.Before(open) {
+				t = open
+			}
+			left := shut.Sub(t)
+			if d <= left {
+				return t.Add(d).UTC()
+			}
+			d -= left
+		}
+		t = day.AddDate(0, 0, 1)
+	}
+	return t.UTC()
 }
 
 func matchAll(conds []*rules.Condition, r rules.Record) bool {

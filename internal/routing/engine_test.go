@@ -270,3 +270,59 @@ func TestShippedRuleSetParses(t *testing.T) {
 		t.Errorf("the demo rule set: %d rules, alert %q", len(s.rules), s.rules[1].alert)
 	}
 }
+
+// An SLA counted in working hours stops the clock outside the pool's hours
+// and on days off, in the owner's time zone.
+func TestSLAInWorkingHours(t *testing.T) {
+	s := set(t, head+`pools:
+  - {name: p, method: round_robin, members: [{team: Inbound}], working_hours: {from: "00:00", to: "23:59", days: [mon, tue, wed, thu, fri, sat, sun]}}
+  - name: office
+    method: round_robin
+    members: [{team: Inbound}]
+    working_hours: {from: "09:00", to: "17:00"}
+rules:
+  - {name: counted, match: [{field: source, equals: web}], pool: office, sla: {within: 1h, escalate_after: 3h, working_hours: true}}
+  - {name: clock, pool: office, sla: {within: 1h}}
+`)
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	cases := []struct {
+		name     string
+		at       time.Time
+		source   string
+		tz       *time.Location
+		due, esc time.Time
+	}{
+		{"within the day", time.Date(2026, 3, 3, 10, 0, 0, 0, time.UTC), "web", nil, time.Date(2026, 3, 3, 11, 0, 0, 0, time.UTC), time.Date(2026, 3, 3, 13, 0, 0, 0, time.UTC)},
+		{"across the evening", time.Date(2026, 3, 3, 16, 30, 0, 0, time.UTC), "web", nil, time.Date(2026, 3, 4, 9, 30, 0, 0, time.UTC), time.Date(2026, 3, 4, 11, 30, 0, 0, time.UTC)},
+		{"Friday evening to Monday", time.Date(2026, 3, 6, 16, 45, 0, 0, time.UTC), "web", nil, time.Date(2026, 3, 9, 9, 45, 0, 0, time.UTC), time.Date(2026, 3, 9, 11, 45, 0, 0, time.UTC)},
+		{"before opening", time.Date(2026, 3, 3, 6, 0, 0, 0, time.UTC), "web", nil, time.Date(2026, 3, 3, 10, 0, 0, 0, time.UTC), time.Date(2026, 3, 3, 12, 0, 0, 0, time.UTC)},
+		{"Saturday", time.Date(2026, 3, 7, 12, 0, 0, 0, time.UTC), "web", nil, time.Date(2026, 3, 9, 10, 0, 0, 0, time.UTC), time.Date(2026, 3, 9, 12, 0, 0, 0, time.UTC)},
+		// 15:30 UTC is 16:30 in Berlin: half an hour left in the owner's
+		// day, the rest from 09:00 Berlin (08:00 UTC) the next day.
+		{"the owner's time zone", time.Date(2026, 3, 3, 15, 30, 0, 0, time.UTC), "web", berlin, time.Date(2026, 3, 4, 8, 30, 0, 0, time.UTC), time.Date(2026, 3, 4, 10, 30, 0, 0, time.UTC)},
+		{"on the clock", time.Date(2026, 3, 3, 16, 30, 0, 0, time.UTC), "event", nil, time.Date(2026, 3, 3, 17, 30, 0, 0, time.UTC), time.Time{}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			o := org(1)
+			o.Reps[1].TimeZone = c.tz
+			// Out of hours the pool skips the rep and the queue owner (in
+			// UTC) takes the lead: the due time is counted in theirs.
+			d := route(t, s, o, State{}, rules.Record{"source": c.source}, c.at)
+			if d.SLADue == nil || !d.SLADue.Equal(c.due) {
+				t.Errorf("due %v, want %v (%s)", d.SLADue, c.due, d.Reason)
+			}
+			if !c.esc.IsZero() && (d.SLAEscalate == nil || !d.SLAEscalate.Equal(c.esc)) {
+				t.Errorf("escalate %v, want %v", d.SLAEscalate, c.esc)
+			}
+		})
+	}
+	for _, bad := range []string{
+		"pools: [{name: p, method: round_robin, members: [{team: Inbound}]}]\nrules: [{name: r, pool: p, sla: {within: 1h, working_hours: true}}]",
+		"pools: [{name: p, method: round_robin, members: [{team: Inbound}], working_hours: {from: \"09:00\", to: \"17:00\", days: []}}]\nrules: [{name: r, pool: p}]",
+	} {
+		if _, err := Parse("r.yaml", []byte(head+bad)); !errors.Is(err, crm.ErrInvalid) {
+			t.Errorf("%s: %v", bad, err)
+		}
+	}
+}

@@ -101,6 +101,13 @@ type RuleDoc struct {
 type SLADoc struct {
 	Within string `yaml:"within"`
 	Alert  string `yaml:"alert"`
+	// WorkingHours counts Within (and EscalateAfter, WarnBefore) in the
+	// working hours of the rule's pool, in the owner's time zone: a lead
+	// in at 17:55 with 1h to answer is due at 09:55 the next working day.
+	WorkingHours bool `yaml:"working_hours"`
+	// WarnBefore tells Alert this long before the due time that the lead
+	// is about to breach, while it can still be answered.
+	WarnBefore string `yaml:"warn_before"`
 	// EscalateAfter (from the assignment, longer than Within) hands a lead
 	// still unanswered to the next available rep of the rule's pool.
 	EscalateAfter string `yaml:"escalate_after"`
@@ -132,13 +139,15 @@ type pool struct {
 }
 
 type rule struct {
-	name     string
-	conds    []*rules.Condition
-	pool     string
-	alert    string
-	slaIn    time.Duration // 0: no SLA
-	slaAlert string
-	escalate time.Duration // 0: none
+	name       string
+	conds      []*rules.Condition
+	pool       string
+	alert      string
+	slaIn      time.Duration // 0: no SLA
+	slaAlert   string
+	escalate   time.Duration // 0: none
+	warnBefore time.Duration // 0: no warning
+	slaWorking bool          // count in the pool's working hours
 }
 
 var defaultFreeMail = []string{"gmail.com", "googlemail.com", "yahoo.com", "hotmail.com", "outlook.com", "live.com",
@@ -215,6 +224,7 @@ func Parse(file string, data []byte) (*Set, error) {
 				}
 				pl.days[k] = true
 			}
+			d.Require(slices.Contains(pl.days[:], true), path+".working_hours.days", "name at least one working day")
 		}
 		set.pools[p.Name] = pl
 	}
@@ -244,6 +254,19 @@ func Parse(file string, data []byte) (*Set, error) {
 					d.Add(path+".sla.escalate_after", "%q is not a time longer than within, such as 30m or 2h", e)
 				}
 				rl.escalate = after
+			}
+			if w := strings.TrimSpace(r.SLA.WarnBefore); w != "" {
+				before, err := time.ParseDuration(w)
+				if err != nil || before <= 0 || before >= within {
+					d.Add(path+".sla.warn_before", "%q is not a time shorter than within, such as 2m or 10m", w)
+				}
+				rl.warnBefore = before
+				d.Require(rl.slaAlert != "", path+".sla.alert", "warn_before needs a channel to warn")
+			}
+			if rl.slaWorking = r.SLA.WorkingHours; rl.slaWorking {
+				if p, ok := set.pools[r.Pool]; ok && p.doc.WorkingHours == nil {
+					d.Add(path+".sla.working_hours", "pool %s has no working_hours to count in", r.Pool)
+				}
 			}
 		}
 		if rl.name == "" {

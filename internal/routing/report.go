@@ -64,10 +64,11 @@ type FairRow struct {
 	Drift    bool           `json:"drift"`    // share differs from expected by more than 5 points over 20 or more leads
 }
 
-// Fairness is the audit of every pool of the active rule set since a time:
-// how many leads each rep got against their weight, how often they were
-// passed over and why. Ops and admin only: it compares reps.
-func Fairness(ctx context.Context, s *store.Store, p crm.Principal, since, now time.Time) ([]FairRow, error) {
+// Fairness is the audit of every pool of the active rule set over the
+// assignments made from since until before until: how many leads each rep
+// got against their weight, how often they were passed over and why. Ops
+// and admin only: it compares reps.
+func Fairness(ctx context.Context, s *store.Store, p crm.Principal, since, until time.Time) ([]FairRow, error) {
 	if !p.Role.SeesAll() {
 		return nil, crm.ErrForbidden
 	}
@@ -75,12 +76,15 @@ func Fairness(ctx context.Context, s *store.Store, p crm.Principal, since, now t
 	if err != nil || v == nil {
 		return nil, err
 	}
-	org, err := LoadOrg(ctx, s, p, now)
+	if !until.After(since) {
+		return nil, crm.Invalid("fairness", "to", "must be after from")
+	}
+	org, err := LoadOrg(ctx, s, p, until)
 	if err != nil {
 		return nil, err
 	}
 	rows, err := s.DB().QueryContext(ctx, `SELECT a.pool, u.email, a.considered FROM lead_assignments a JOIN users u ON u.id = a.owner_id
-		WHERE a.pool <> '' AND NOT a.queued AND a.assigned_at >= $1`, since)
+		WHERE a.pool <> '' AND NOT a.queued AND a.assigned_at >= $1 AND a.assigned_at < $2`, since, until)
 	if err != nil {
 		return nil, fmt.Errorf("fairness: %w", err)
 	}
@@ -180,4 +184,111 @@ func (fr FairRow) SkipReasons() string {
 		parts[i] = fmt.Sprintf("%s ×%d", x.r, x.n)
 	}
 	return strings.Join(parts, "; ")
+}
+
+// AuditPeriod reads a period of whole days given as YYYY-MM-DD, to
+// included: by default the 30 days up to now (or up to to). It returns the
+// half-open range Fairness takes.
+func AuditPeriod(from, to string, now time.Time) (since, until time.Time, err error) {
+	until = now
+	if to != "" {
+		d, err := time.Parse(time.DateOnly, to)
+		if err != nil {
+			return since, until, crm.Invalid("period", "to", fmt.Sprintf("%q is not a date like 2026-12-31", to))
+		}
+		until = d.AddDate(0, 0, 1)
+	}
+	since = until.AddDate(0, 0, -30)
+	if from != "" {
+		if since, err = time.Parse(time.DateOnly, from); err != nil {
+			return since, until, crm.Invalid("period", "from", fmt.Sprintf("%q is not a date like 2026-12-01", from))
+		}
+	}
+	if !until.After(since) {
+		return since, until, crm.Invalid("period", "to", "must not be before from")
+	}
+	return since, until, nil
+}
+
+// PoolView is a pool of the active rule set as it stands: its method,
+// caps and hours, and each member with whether they could take a lead now.
+type PoolView struct {
+	Name         string       `json:"name"`
+	Method       string       `json:"method"`
+	Caps         Caps         `json:"caps"`
+	WorkingHours *Hours       `json:"working_hours,omitempty"`
+	Overflow     string       `json:"overflow,omitempty"`
+	Next         string       `json:"next,omitempty"` // whose turn it is (round robin, least-loaded ties)
+	Members      []MemberView `json:"members"`
+}
+
+// MemberView is one rep of a pool.
+type MemberView struct {
+	ID       int64   `json:"id"`
+	Email    string  `json:"email"`
+	Team     string  `json:"team,omitempty"`
+	Weight   float64 `json:"weight"`
+	Open     int     `json:"open_leads"`
+	Today    int     `json:"assigned_today"` // in the rep's own time zone
+	Skipped  string  `json:"skipped,omitempty"`
+	Position int     `json:"position"` // in the turn order
+}
+
+// Pools shows every pool of the active rule set with its members as of
+// now: open leads, leads given today, and why a member would be passed
+// over now. Ops and admin only, as the rule sets are theirs.
+func Pools(ctx context.Context, s *store.Store, p crm.Principal, now time.Time) ([]PoolView, error) {
+	if !p.Role.SeesAll() {
+		return nil, crm.ErrForbidden
+	}
+	v, err := Active(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	if v == nil {
+		return nil, fmt.Errorf("%w: %w", crm.ErrNotFound, ErrNoRuleSet)
+	}
+	org, err := LoadOrg(ctx, s, p, now)
+	if err != nil {
+		return nil, err
+	}
+	var st State
+	err = s.WithBulk(ctx, func(b *store.Bulk) error {
+		st, err = LoadState(ctx, b)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	org.index()
+	var out []PoolView
+	for _, doc := range v.set.Doc.Pools {
+		pl := v.set.pools[doc.Name]
+		pd := pl.doc // with its defaults filled in
+		pv := PoolView{Name: pd.Name, Method: pd.Method, Caps: pd.Caps, WorkingHours: pd.WorkingHours, Overflow: pd.Overflow}
+		reps, weights := v.set.members(pl, org)
+		for i, r := range reps {
+			m := MemberView{ID: r.ID, Email: r.Email, Team: r.Team, Weight: weights[i], Position: i + 1, Skipped: pl.skip(r, org, now)}
+			if l := org.Loads[r.ID]; l != nil {
+				m.Open = l.Open
+				loc := r.TimeZone
+				if loc == nil {
+					loc = time.UTC
+				}
+				local := now.In(loc)
+				day := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, loc)
+				for _, t := range l.Assigned {
+					if !t.Before(day) && !t.After(now) {
+						m.Today++
+					}
+				}
+			}
+			pv.Members = append(pv.Members, m)
+		}
+		if ps := st[pd.Name]; ps != nil && len(reps) > 0 && (pd.Method == RoundRobin || pd.Method == LeastLoaded) {
+			pv.Next = reps[ps.Next%len(reps)].Email
+		}
+		out = append(out, pv)
+	}
+	return out, nil
 }

@@ -27,6 +27,22 @@ type Breach struct {
 	Alert        string    `json:"alert,omitempty"`
 }
 
+// unanswered is the SQL condition, on an assignment a and its lead l, that
+// the owner had not first answered the lead by the time by (a column or a
+// parameter): no first_response_at by then and no outbound call, e-mail,
+// meeting or demo logged on it since the assignment, which is what the lead
+// response-time KPI counts as a first touch.
+func unanswered(by string) string {
+	return `(l.first_response_at IS NULL OR l.first_response_at > ` + by + `)
+		AND NOT EXISTS (SELECT 1 FROM activities act WHERE act.lead_id = a.lead_id AND act.kind IN ('call', 'email', 'meeting', 'demo')
+			AND act.direction <> 'inbound' AND act.occurred_at >= a.assigned_at AND act.occurred_at <= ` + by + `)`
+}
+
+// firstTouch is the SQL of the first outbound touch logged on assignment
+// a's lead since the assignment (NULL when none).
+const firstTouch = `(SELECT MIN(act.occurred_at) FROM activities act WHERE act.lead_id = a.lead_id AND act.kind IN ('call', 'email', 'meeting', 'demo')
+	AND act.direction <> 'inbound' AND act.occurred_at >= a.assigned_at)`
+
 // CheckSLA finds the assignments whose SLA has passed while their lead,
 // still with that owner, has no first response by then (its
 // first_response_at, or an outbound call, e-mail, meeting or demo logged on
@@ -34,41 +50,72 @@ type Breach struct {
 // and tells its rule's channel, in one transaction. serve runs it every
 // minute; `quarterdeck leads sla check` runs it at once.
 func CheckSLA(ctx context.Context, s *store.Store, now time.Time) ([]Breach, error) {
-	// Read first, outside a transaction: a check that finds nothing (most
-	// minutes) writes nothing, so it leaves the caches of every page alone.
+	found, err := dueSLAs(ctx, s, `a.sla_due_at IS NOT NULL AND a.sla_due_at <= $1 AND a.sla_breached_at IS NULL AND `+unanswered("a.sla_due_at"), now)
+	if err != nil || len(found) == 0 {
+		return nil, err
+	}
+	return recordSLA(ctx, s, found, "sla_breached_at", now, func(br Breach, name string) notify.Message {
+		return notify.Message{Channel: br.Alert, Event: "lead.sla_breach", DedupeKey: fmt.Sprintf("assignment:%d:sla", br.AssignmentID),
+			Title: "SLA missed: " + name, Text: fmt.Sprintf("%s has not answered %s, due %s (rule %q).", br.Owner, name, br.DueAt.UTC().Format("2006-01-02 15:04 UTC"), br.Rule),
+			Fields: []notify.Field{{Name: "Owner", Value: br.Owner}, {Name: "Due", Value: br.DueAt.UTC().Format(time.RFC3339)}},
+			Link:   fmt.Sprintf("/leads/%d", br.LeadID), Data: br, At: now}
+	})
+}
+
+// WarnSLA tells each rule's channel of the leads whose SLA warning time
+// (sla.warn_before ahead of the due time) has come while they are still
+// unanswered and not yet due: the one alert that can still save them. Once
+// per assignment; serve runs it with the SLA check.
+func WarnSLA(ctx context.Context, s *store.Store, now time.Time) ([]Breach, error) {
+	found, err := dueSLAs(ctx, s, `a.sla_warn_at IS NOT NULL AND a.sla_warn_at <= $1 AND a.sla_due_at > $1 AND a.sla_warned_at IS NULL AND `+unanswered("$1"), now)
+	if err != nil || len(found) == 0 {
+		return nil, err
+	}
+	return recordSLA(ctx, s, found, "sla_warned_at", now, func(br Breach, name string) notify.Message {
+		left := br.DueAt.Sub(now).Round(time.Minute)
+		return notify.Message{Channel: br.Alert, Event: "lead.sla_warning", DedupeKey: fmt.Sprintf("assignment:%d:sla-warning", br.AssignmentID),
+			Title: fmt.Sprintf("SLA in %s: %s", left, name), Text: fmt.Sprintf("%s has not answered %s yet, due %s (rule %q).", br.Owner, name, br.DueAt.UTC().Format("2006-01-02 15:04 UTC"), br.Rule),
+			Fields: []notify.Field{{Name: "Owner", Value: br.Owner}, {Name: "Due", Value: br.DueAt.UTC().Format(time.RFC3339)}},
+			Link:   fmt.Sprintf("/leads/%d", br.LeadID), Data: br, At: now}
+	})
+}
+
+// dueSLAs reads the latest assignments, still with their owner, that pass
+// cond ($1 is now). It reads outside a transaction: a check that finds
+// nothing (most minutes) writes nothing, so it leaves every page's cache alone.
+func dueSLAs(ctx context.Context, s *store.Store, cond string, now time.Time) ([]Breach, error) {
 	rows, err := s.DB().QueryContext(ctx, `SELECT a.id, a.lead_id, TRIM(l.first_name || ' ' || l.last_name), a.owner_id, u.email, a.rule, a.sla_due_at, COALESCE(a.sla_alert, '')
 		FROM lead_assignments a JOIN leads l ON l.id = a.lead_id AND l.owner_id = a.owner_id JOIN users u ON u.id = a.owner_id
-		WHERE a.sla_due_at IS NOT NULL AND a.sla_due_at <= $1 AND a.sla_breached_at IS NULL
-		AND (l.first_response_at IS NULL OR l.first_response_at > a.sla_due_at)
-		AND NOT EXISTS (SELECT 1 FROM activities act WHERE act.lead_id = a.lead_id AND act.kind IN ('call', 'email', 'meeting', 'demo')
-			AND act.direction <> 'inbound' AND act.occurred_at >= a.assigned_at AND act.occurred_at <= a.sla_due_at)
+		WHERE `+cond+`
 		AND a.id = (SELECT MAX(x.id) FROM lead_assignments x WHERE x.lead_id = a.lead_id)
 		ORDER BY a.sla_due_at, a.id`, now)
 	if err != nil {
 		return nil, fmt.Errorf("SLA check: %w", err)
 	}
+	defer rows.Close()
 	var found []Breach
 	for rows.Next() {
 		br := Breach{BreachedAt: now}
 		if err := rows.Scan(&br.AssignmentID, &br.LeadID, &br.Lead, &br.OwnerID, &br.Owner, &br.Rule, &br.DueAt, &br.Alert); err != nil {
-			rows.Close()
 			return nil, err
 		}
 		found = append(found, br)
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil || len(found) == 0 {
-		return nil, err
-	}
+	return found, rows.Err()
+}
+
+// recordSLA stamps column (when the breach or warning was found) on each
+// assignment that does not have it yet and tells its channel, in one
+// transaction. Another server may have stamped one meanwhile: then it is not
+// ours to tell (and the alert's dedupe key would drop a second one anyway).
+func recordSLA(ctx context.Context, s *store.Store, found []Breach, column string, now time.Time, message func(br Breach, name string) notify.Message) ([]Breach, error) {
 	var out []Breach
-	err = s.WithBulk(ctx, func(b *store.Bulk) error {
+	err := s.WithBulk(ctx, func(b *store.Bulk) error {
 		out = out[:0]
 		for _, br := range found {
-			// Another server may have recorded it meanwhile: then it is not ours
-			// to tell (and the alert's dedupe key would drop a second one anyway).
-			res, err := b.Exec(ctx, `UPDATE lead_assignments SET sla_breached_at = $1 WHERE id = $2 AND sla_breached_at IS NULL`, now, br.AssignmentID)
+			res, err := b.Exec(ctx, `UPDATE lead_assignments SET `+column+` = $1 WHERE id = $2 AND `+column+` IS NULL`, now, br.AssignmentID)
 			if err != nil {
-				return fmt.Errorf("record the breach: %w", err)
+				return fmt.Errorf("record the SLA: %w", err)
 			}
 			if n, _ := res.RowsAffected(); n == 0 {
 				continue
@@ -81,11 +128,7 @@ func CheckSLA(ctx context.Context, s *store.Store, now time.Time) ([]Breach, err
 			if name == "" {
 				name = fmt.Sprintf("Lead %d", br.LeadID)
 			}
-			msg := notify.Message{Channel: br.Alert, Event: "lead.sla_breach", DedupeKey: fmt.Sprintf("assignment:%d:sla", br.AssignmentID),
-				Title: "SLA missed: " + name, Text: fmt.Sprintf("%s has not answered %s, due %s (rule %q).", br.Owner, name, br.DueAt.UTC().Format("2006-01-02 15:04 UTC"), br.Rule),
-				Fields: []notify.Field{{Name: "Owner", Value: br.Owner}, {Name: "Due", Value: br.DueAt.UTC().Format(time.RFC3339)}},
-				Link:   fmt.Sprintf("/leads/%d", br.LeadID), Data: br, At: now}
-			if _, _, err := notify.SendIn(ctx, b, msg); err != nil {
+			if _, _, err := notify.SendIn(ctx, b, message(br, name)); err != nil {
 				return fmt.Errorf("SLA alert %s: %w", br.Alert, err)
 			}
 		}
@@ -100,9 +143,8 @@ func CheckSLA(ctx context.Context, s *store.Store, now time.Time) ([]Breach, err
 // logged like any assignment. serve runs it with the SLA check.
 func EscalateSLA(ctx context.Context, s *store.Store, now time.Time) ([]Assignment, error) {
 	rows, err := s.DB().QueryContext(ctx, `SELECT a.id, a.lead_id, a.owner_id FROM lead_assignments a JOIN leads l ON l.id = a.lead_id AND l.owner_id = a.owner_id
-		WHERE a.sla_escalate_at IS NOT NULL AND a.sla_escalate_at <= $1 AND a.sla_escalated_at IS NULL AND l.first_response_at IS NULL
-		AND NOT EXISTS (SELECT 1 FROM activities act WHERE act.lead_id = a.lead_id AND act.kind IN ('call', 'email', 'meeting', 'demo')
-			AND act.direction <> 'inbound' AND act.occurred_at >= a.assigned_at)
+		WHERE a.sla_escalate_at IS NOT NULL AND a.sla_escalate_at <= $1 AND a.sla_escalated_at IS NULL
+		AND `+unanswered("$1")+`
 		AND a.id = (SELECT MAX(x.id) FROM lead_assignments x WHERE x.lead_id = a.lead_id)
 		ORDER BY a.sla_escalate_at, a.id`, now)
 	if err != nil {
@@ -165,9 +207,15 @@ func RunSLAChecks(ctx context.Context, s *store.Store, log *slog.Logger, every t
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			br, err := CheckSLA(ctx, s, time.Now().UTC())
-			if err == nil && len(br) > 0 {
-				log.Info("SLA breaches", "count", len(br))
+			warned, err := WarnSLA(ctx, s, time.Now().UTC())
+			if err == nil && len(warned) > 0 {
+				log.Info("SLA warnings", "count", len(warned))
+			}
+			var br []Breach
+			if err == nil {
+				if br, err = CheckSLA(ctx, s, time.Now().UTC()); err == nil && len(br) > 0 {
+					log.Info("SLA breaches", "count", len(br))
+				}
 			}
 			if err == nil {
 				var esc []Assignment
@@ -203,7 +251,7 @@ func SLABoard(ctx context.Context, s *store.Store, p crm.Principal, since, now t
 	if !f.Individuals() {
 		return nil, crm.ErrForbidden
 	}
-	rows, err := s.DB().QueryContext(ctx, `SELECT a.owner_id, u.email, COALESCE(t.name, ''), a.assigned_at, a.sla_due_at, l.first_response_at, a.sla_breached_at IS NOT NULL
+	rows, err := s.DB().QueryContext(ctx, `SELECT a.owner_id, u.email, COALESCE(t.name, ''), a.assigned_at, a.sla_due_at, l.first_response_at, `+firstTouch+`, a.sla_breached_at IS NOT NULL
 		FROM lead_assignments a JOIN leads l ON l.id = a.lead_id JOIN users u ON u.id = a.owner_id LEFT JOIN teams t ON t.id = u.team_id
 		WHERE a.sla_due_at IS NOT NULL AND a.assigned_at >= $1 AND a.sla_due_at <= $2 AND `+f.Condition("a.owner_id")+`
 		ORDER BY u.email`, since, now)
@@ -218,10 +266,15 @@ func SLABoard(ctx context.Context, s *store.Store, p crm.Principal, since, now t
 		var owner int64
 		var email, team string
 		var assigned, due time.Time
-		var answered sql.NullTime
+		var answered, touched sql.NullTime
 		var breached bool
-		if err := rows.Scan(&owner, &email, &team, &assigned, &due, &answered, &breached); err != nil {
+		if err := rows.Scan(&owner, &email, &team, &assigned, &due, &answered, &touched, &breached); err != nil {
 			return nil, err
+		}
+		// Answered by whichever came first: a recorded first response or
+		// an outbound touch, as the SLA check counts it.
+		if touched.Valid && (!answered.Valid || touched.Time.Before(answered.Time)) {
+			answered = touched
 		}
 		r := byOwner[owner]
 		if r == nil {

@@ -311,7 +311,7 @@ func (rt *Routed) Write(ctx context.Context, b *store.Bulk) error {
 		a := &rt.Assignments[i]
 		considered, _ := json.Marshal(a.Decision.Considered)
 		rows[i] = []any{a.ID, a.LeadID, a.OwnerID, a.PreviousOwnerID, a.RulesetID, a.Decision.Rule, a.Decision.Pool, a.Decision.Method, a.Decision.AccountID,
-			a.Decision.Queue, a.Decision.Reason, string(considered), a.AssignedAt, a.AssignedBy, a.Decision.SLADue, a.Decision.SLAAlert, a.Decision.SLAEscalate}
+			a.Decision.Queue, a.Decision.Reason, string(considered), a.AssignedAt, a.AssignedBy, a.Decision.SLADue, a.Decision.SLAAlert, a.Decision.SLAEscalate, a.Decision.SLAWarn}
 	}
 	if err := b.InsertRows(ctx, "lead_assignments", assignmentColumns, rows); err != nil {
 		return fmt.Errorf("log the assignments: %w", err)
@@ -333,7 +333,7 @@ func (rt *Routed) Write(ctx context.Context, b *store.Bulk) error {
 }
 
 var assignmentColumns = []string{"id", "lead_id", "owner_id", "previous_owner_id", "ruleset_id", "rule", "pool", "method", "account_id", "queued", "reason",
-	"considered", "assigned_at", "assigned_by", "sla_due_at", "sla_alert", "sla_escalate_at"}
+	"considered", "assigned_at", "assigned_by", "sla_due_at", "sla_alert", "sla_escalate_at", "sla_warn_at"}
 
 func actorOf(p crm.Principal) *int64 {
 	if p.UserID == 0 {

@@ -196,6 +196,45 @@ rules:
 		if _, err := routing.Fairness(ctx, s, storetest.As(o.MgrA), time.Now().Add(-time.Hour), time.Now()); !errors.Is(err, crm.ErrForbidden) {
 			t.Errorf("a manager reading the fairness audit: %v", err)
 		}
+		// Any period: an hour that ended before these leads has none.
+		earlier, err := routing.Fairness(ctx, s, admin, time.Now().Add(-2*time.Hour), time.Now().Add(-time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range earlier {
+			if f.Leads != 0 {
+				t.Errorf("an earlier period counts %+v", f)
+			}
+		}
+		if _, err := routing.Fairness(ctx, s, admin, time.Now(), time.Now().Add(-time.Hour)); !errors.Is(err, crm.ErrInvalid) {
+			t.Errorf("a period that ends before it starts: %v", err)
+		}
+		pools, err := routing.Pools(ctx, s, admin, time.Now().UTC())
+		if err != nil || len(pools) != 2 {
+			t.Fatalf("pools: %+v %v", pools, err)
+		}
+		a := pools[0]
+		if a.Name != "a" || a.Method != "round_robin" || len(a.Members) != 2 || a.Next == "" {
+			t.Errorf("pool a: %+v", a)
+		}
+		for _, m := range a.Members {
+			switch m.Email {
+			case "rep.a1@example.com":
+				if m.Skipped != "" || m.Today != 4 || m.Open != 4 {
+					t.Errorf("rep A1 in pool a: %+v, want available with 4 leads today", m)
+				}
+			case "rep.a2@example.com":
+				if m.Skipped != "inactive" || m.Today != 2 {
+					t.Errorf("rep A2 in pool a: %+v, want inactive with 2 leads today", m)
+				}
+			}
+		}
+		if b := pools[1]; b.Name != "b" || b.Members[0].Weight != 300 || b.Members[1].Weight != 100 {
+			t.Errorf("pool b: %+v", b)
+		}
+		if _, err := routing.Pools(ctx, s, storetest.As(o.RepA1), time.Now()); !errors.Is(err, crm.ErrForbidden) {
+			t.Errorf("a rep reading the pools: %v", err)
+		}
 	})
 }
 
@@ -453,6 +492,63 @@ func TestSLAAnsweredByActivity(t *testing.T) {
 		}
 		if esc, err := routing.EscalateSLA(ctx, s, now.Add(31*time.Minute)); err != nil || len(esc) != 0 {
 			t.Errorf("a lead called in time was escalated: %+v (%v)", esc, err)
+		}
+		board, err := routing.SLABoard(ctx, s, admin, now.Add(-time.Hour), now.Add(time.Hour))
+		if err != nil || len(board) != 1 || board[0].WithinSLA != 1 || board[0].MedianMinutes == nil || *board[0].MedianMinutes != 7 {
+			t.Errorf("the SLA board does not count the call as the answer: %+v (%v)", board, err)
+		}
+	})
+}
+
+// warn_before tells the channel once that a lead is about to breach, only
+// while it is unanswered and not yet due.
+func TestSLAWarning(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		o := storetest.NewOrg(t, s)
+		admin := storetest.As(o.Admin)
+		doc := strings.Replace(rulesDoc, "{name: all, pool: a}", "{name: all, pool: a, sla: {within: 10m, warn_before: 3m, alert: sales}}", 1)
+		if _, err := routing.Apply(ctx, s, admin, "r.yaml", []byte(doc), time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now().UTC().Truncate(time.Second)
+		ids := newLeads(t, s, 3)
+		for _, id := range ids {
+			if _, err := routing.Assign(ctx, s, admin, id, now); err != nil {
+				t.Fatal(err)
+			}
+		}
+		answered := now.Add(2 * time.Minute)
+		_, err := s.Leads.Update(ctx, crm.System, ids[1], func(l *crm.Lead) error { l.FirstResponseAt = &answered; return nil })
+		storetest.Must(t, err)
+		if w, err := routing.WarnSLA(ctx, s, now.Add(6*time.Minute)); err != nil || len(w) != 0 {
+			t.Errorf("before the warning time: %+v (%v)", w, err)
+		}
+		w, err := routing.WarnSLA(ctx, s, now.Add(8*time.Minute))
+		if err != nil || len(w) != 2 || w[0].LeadID == ids[1] || w[1].LeadID == ids[1] {
+			t.Fatalf("at the warning time: %+v (%v), want the two unanswered leads", w, err)
+		}
+		if again, _ := routing.WarnSLA(ctx, s, now.Add(9*time.Minute)); len(again) != 0 {
+			t.Errorf("warned twice: %+v", again)
+		}
+		var warnings int
+		s.DB().QueryRow(`SELECT COUNT(*) FROM jobs WHERE kind = $1 AND payload LIKE '%sla_warning%'`, notify.Kind).Scan(&warnings)
+		if warnings != 2 {
+			t.Errorf("%d warnings queued, want 2", warnings)
+		}
+		// A lead assigned now whose warning time passes only after it is due
+		// (the check ran late) is breached, not warned.
+		late := newLeads(t, s, 1)[0]
+		_, err = routing.Assign(ctx, s, admin, late, now)
+		storetest.Must(t, err)
+		if w, _ := routing.WarnSLA(ctx, s, now.Add(11*time.Minute)); len(w) != 0 {
+			t.Errorf("warned after the due time: %+v", w)
+		}
+		for _, bad := range []string{"{within: 10m, warn_before: 10m, alert: sales}", "{within: 10m, warn_before: 2m}"} {
+			doc := strings.Replace(rulesDoc, "{name: all, pool: a}", "{name: all, pool: a, sla: "+bad+"}", 1)
+			if _, err := routing.Apply(ctx, s, admin, "r.yaml", []byte(doc), time.Now()); !errors.Is(err, crm.ErrInvalid) || !strings.Contains(err.Error(), "rules[0].sla.") {
+				t.Errorf("sla %s: %v", bad, err)
+			}
 		}
 	})
 }

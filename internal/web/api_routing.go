@@ -15,6 +15,8 @@ import (
 //   POST /api/leads/{id}/route        route a lead again (ops, admin)
 //   GET  /api/leads/{id}/assignments  the lead's assignment log with reasons
 //   GET|PUT /api/users/{id}/availability  a user's time zone and out-of-office periods
+//   GET  /api/routing/pools           the active rule set's pools, their members and who could take a lead now
+//   GET  /api/routing/fairness        the fairness audit, from=YYYY-MM-DD (default 30 days ago) to=YYYY-MM-DD (default today, included)
 
 func (srv *Server) routingRoutes() {
 	m := srv.mux
@@ -24,6 +26,8 @@ func (srv *Server) routingRoutes() {
 	m.HandleFunc("GET /api/leads/{id}/assignments", srv.requireAPI(srv.handleAssignmentsAPI))
 	m.HandleFunc("GET /api/users/{id}/availability", srv.requireAPI(srv.handleAvailabilityAPI))
 	m.HandleFunc("PUT /api/users/{id}/availability", srv.requireAPI(srv.handlePutAvailabilityAPI))
+	m.HandleFunc("GET /api/routing/pools", srv.requireAPI(srv.handlePoolsAPI))
+	m.HandleFunc("GET /api/routing/fairness", srv.requireAPI(srv.handleFairnessAPI))
 	m.HandleFunc("GET /leads/routing", srv.requirePage(srv.handleRoutingPage))
 	m.HandleFunc("POST /leads/routing", srv.requirePage(srv.handleApplyRulesetPage))
 }
@@ -151,4 +155,33 @@ func (srv *Server) handlePutAvailabilityAPI(w http.ResponseWriter, r *http.Reque
 		return
 	}
 	srv.handleAvailabilityAPI(w, r)
+}
+
+func (srv *Server) handlePoolsAPI(w http.ResponseWriter, r *http.Request) {
+	pools, err := routing.Pools(r.Context(), srv.store, authOf(r).principal(), time.Now().UTC())
+	if err != nil {
+		srv.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": pools})
+}
+
+func (srv *Server) handleFairnessAPI(w http.ResponseWriter, r *http.Request) {
+	for k := range r.URL.Query() {
+		if k != "from" && k != "to" {
+			srv.writeError(w, r, crm.Invalid("query", k, "unknown parameter (known: from, to)"))
+			return
+		}
+	}
+	from, to, err := routing.AuditPeriod(r.URL.Query().Get("from"), r.URL.Query().Get("to"), time.Now().UTC())
+	if err != nil {
+		srv.writeError(w, r, err)
+		return
+	}
+	rows, err := routing.Fairness(r.Context(), srv.store, authOf(r).principal(), from, to)
+	if err != nil {
+		srv.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"from": from, "to": to, "items": rows})
 }

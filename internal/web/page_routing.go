@@ -10,7 +10,7 @@ import (
 	"github.com/quarterdeck/quarterdeck/internal/routing"
 )
 
-// fairnessDays is the period the fairness audit looks back over.
+// fairnessDays is the period the SLA board looks back over.
 const fairnessDays = 30
 
 func (srv *Server) handleRoutingPage(w http.ResponseWriter, r *http.Request) {
@@ -86,8 +86,13 @@ func (srv *Server) renderRouting(w http.ResponseWriter, r *http.Request, status 
 	ts.add(bt, tableOpts{PageSize: 25})
 	ts.add(sb, tableOpts{PageSize: 50})
 	mayEdit := p.Role.SeesAll()
+	from, to, err := routing.AuditPeriod(r.URL.Query().Get("from"), r.URL.Query().Get("to"), now)
+	if err != nil {
+		srv.pageError(w, r, err)
+		return
+	}
 	if mayEdit && active != nil {
-		fair, err := routing.Fairness(r.Context(), srv.store, p, now.AddDate(0, 0, -fairnessDays), now)
+		fair, err := routing.Fairness(r.Context(), srv.store, p, from, to)
 		if err != nil {
 			srv.pageError(w, r, err)
 			return
@@ -118,7 +123,7 @@ func (srv *Server) renderRouting(w http.ResponseWriter, r *http.Request, status 
 		}
 	}
 	srv.render(w, r, status, "routing", map[string]any{"Active": active, "T": ts.views(r), "Form": form,
-		"MayEdit": mayEdit, "Days": fairnessDays})
+		"MayEdit": mayEdit, "Days": fairnessDays, "From": from.Format(time.DateOnly), "To": to.Add(-time.Nanosecond).Format(time.DateOnly)})
 }
 
 // passedOver summarises the reps a decision passed over, by reason.

@@ -80,6 +80,38 @@ func TestRoutingAPI(t *testing.T) {
 		if code != 200 || out["previous_owner_id"].(float64) != float64(owner) {
 			t.Errorf("re-route: %d %v", code, out)
 		}
+		code, out = e.do("admin", "GET", "/api/routing/pools", "")
+		if items, _ := out["items"].([]any); code != 200 || len(items) != 1 || len(items[0].(map[string]any)["members"].([]any)) != 2 {
+			t.Errorf("pools: %d %v", code, out)
+		}
+		code, out = e.do("admin", "GET", "/api/routing/fairness?from=2000-01-01", "")
+		leads := 0.0
+		for _, it := range out["items"].([]any) {
+			leads += it.(map[string]any)["leads"].(float64)
+		}
+		if code != 200 || leads != 5 {
+			t.Errorf("fairness since 2000: %d, %v leads (want the 4 routed and the 1 re-routed)", code, leads)
+		}
+		_, out = e.do("admin", "GET", "/api/routing/fairness?from=2000-01-01&to=2000-01-31", "")
+		for _, it := range out["items"].([]any) {
+			if n := it.(map[string]any)["leads"].(float64); n != 0 {
+				t.Errorf("January 2000 counts %v leads", n)
+			}
+		}
+		for path, want := range map[string]int{
+			"/api/routing/fairness?from=yesterday":                400,
+			"/api/routing/fairness?to=2000-01-01&from=2000-02-01": 400,
+			"/api/routing/fairness?days=7":                        400,
+		} {
+			if code, out := e.do("admin", "GET", path, ""); code != want {
+				t.Errorf("%s: %d %v, want %d", path, code, out, want)
+			}
+		}
+		for _, path := range []string{"/api/routing/pools", "/api/routing/fairness"} {
+			if code, _ := e.do("mgrA", "GET", path, ""); code != http.StatusForbidden {
+				t.Errorf("a manager reading %s: %d, want 403", path, code)
+			}
+		}
 	})
 }
 
