@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/quarterdeck/quarterdeck/internal/definition"
 	"github.com/quarterdeck/quarterdeck/internal/rules"
@@ -38,7 +39,19 @@ type AlertDoc struct {
 	Channel string `yaml:"channel" json:"channel"`
 	Grade   string `yaml:"grade" json:"grade,omitempty"`
 	MQL     bool   `yaml:"mql" json:"mql,omitempty"`
+	// Event tells of every event of this kind (such as demo_requested) a
+	// lead the model scores records, once per event, when it is written
+	// within EventWindow of when it happened (an import of last year's
+	// events tells nobody).
+	Event string `yaml:"event" json:"event,omitempty"`
+	// A test or an expression on the event, as in engagement rules (e.g.
+	// field: detail, regex: demo): only the events that pass are told.
+	rules.Test `yaml:",inline"`
+	When       string `yaml:"when" json:"when,omitempty"`
 }
+
+// EventWindow is how recent an event must be, when written, to be alerted.
+const EventWindow = 24 * time.Hour
 
 // FitRule gives points for what a lead is: a structured test on one field,
 // or an expression (when). Points may be negative.
@@ -103,6 +116,7 @@ type Model struct {
 	appliesTo  *rules.Condition
 	fit        []compiledRule
 	engagement []compiledRule
+	alertWhen  []*rules.Condition // by alert: the event test (nil for grade and MQL alerts)
 }
 
 type compiledRule struct {
@@ -215,11 +229,24 @@ func compile(d *definition.Doc, doc ModelDoc) *Model {
 	for i, a := range doc.Alerts {
 		path := fmt.Sprintf("alerts[%d]", i)
 		d.Require(strings.TrimSpace(a.Channel) != "", path+".channel", "name the notification channel to tell")
-		d.Require((a.Grade != "") != a.MQL, path, "give either grade: or mql: true")
+		kinds := 0
+		for _, set := range []bool{a.Grade != "", a.MQL, a.Event != ""} {
+			if set {
+				kinds++
+			}
+		}
+		d.Require(kinds == 1, path, "give one of grade:, mql: true or event:")
 		if a.Grade != "" {
 			d.Require(seen[a.Grade], path+".grade", fmt.Sprintf("%q is not one of the model's grades", a.Grade))
 		}
 		d.Require(!a.MQL || doc.MQL > 0, path+".mql", "the model has no mql threshold")
+		var c *rules.Condition
+		if a.Event != "" {
+			c = compileCondition(d, path, a.Test, a.When, EventFields, true)
+		} else {
+			d.Require(a.Test.IsZero() && a.When == "", path, "a test on the event needs event:")
+		}
+		m.alertWhen = append(m.alertWhen, c)
 	}
 	return m
 }
@@ -298,6 +325,11 @@ func (m *Model) EventKinds() []string {
 	for _, r := range m.engagement {
 		if !slices.Contains(kinds, r.event) {
 			kinds = append(kinds, r.event)
+		}
+	}
+	for _, a := range m.Doc.Alerts {
+		if a.Event != "" && !slices.Contains(kinds, a.Event) {
+			kinds = append(kinds, a.Event)
 		}
 	}
 	return kinds

@@ -12,6 +12,7 @@ import (
 
 	"github.com/quarterdeck/quarterdeck/internal/crm"
 	"github.com/quarterdeck/quarterdeck/internal/notify"
+	"github.com/quarterdeck/quarterdeck/internal/rules"
 	"github.com/quarterdeck/quarterdeck/internal/store"
 	"github.com/shopspring/decimal"
 )
@@ -302,6 +303,12 @@ func alertHot(ctx context.Context, b *store.Bulk, vs []*Version, before map[scor
 				v := byID[r.version]
 				old, had := before[scoreKey{r.version, r.LeadID}]
 				for i, a := range v.model.Doc.Alerts {
+					if a.Event != "" {
+						if err := alertEvents(ctx, b, v, i, subjects, r.LeadID, names[r.LeadID], asOf); err != nil {
+							return err
+						}
+						continue
+					}
 					reached := (a.MQL && r.MQL && (!had || !old.mql)) || (a.Grade != "" && r.Grade == a.Grade && (!had || old.grade != a.Grade))
 					if !reached {
 						continue
@@ -323,6 +330,36 @@ func alertHot(ctx context.Context, b *store.Bulk, vs []*Version, before map[scor
 					}
 				}
 			}
+		}
+	}
+	return nil
+}
+
+// alertEvents tells a's channel of the lead's recent events of a's kind,
+// once per event (the dedupe key has no model version: a new version does
+// not tell again).
+func alertEvents(ctx context.Context, b *store.Bulk, v *Version, alert int, subjects []Subject, lead int64, name string, asOf time.Time) error {
+	i := slices.IndexFunc(subjects, func(s Subject) bool { return s.ID == lead })
+	if i < 0 {
+		return nil
+	}
+	a, when := v.model.Doc.Alerts[alert], v.model.alertWhen[alert]
+	for _, e := range subjects[i].Events {
+		if e.Kind != a.Event || e.OccurredAt.After(asOf) || asOf.Sub(e.OccurredAt) > EventWindow ||
+			!when.Match(rules.Record{"kind": e.Kind, "detail": e.Detail, "occurred_at": e.OccurredAt}) {
+			continue
+		}
+		what := strings.ReplaceAll(e.Kind, "_", " ")
+		msg := notify.Message{Channel: a.Channel, Event: "lead.hot",
+			DedupeKey: fmt.Sprintf("lead:%d:event:%d:%s", lead, e.ID, a.Channel),
+			Title:     fmt.Sprintf("Hot lead: %s (%s)", name, what),
+			Text:      fmt.Sprintf("%s: %s at %s.", name, what, e.OccurredAt.UTC().Format("2006-01-02 15:04 UTC")),
+			Fields:    []notify.Field{{Name: "Event", Value: what}},
+			Link:      fmt.Sprintf("/leads/%d", lead),
+			Data:      map[string]any{"lead_id": lead, "model": v.Name, "event_id": e.ID, "kind": e.Kind},
+			At:        asOf}
+		if _, _, err := notify.SendIn(ctx, b, msg); err != nil {
+			return fmt.Errorf("hot-lead alert %s: %w", a.Channel, err)
 		}
 	}
 	return nil

@@ -307,3 +307,41 @@ func TestHotLeadAlert(t *testing.T) {
 		}
 	})
 }
+
+// An event alert tells of each recent event of its kind once: not of an
+// old one written late, not twice when the lead is scored again.
+func TestEventAlert(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		f := newFixture(t, s)
+		admin := storetest.As(f.org.Admin)
+		if _, err := leads.Apply(ctx, s, admin, "m.yaml", []byte(model+"alerts:\n  - {event: demo_request, grade: A, channel: sales}\n"), asOf); err == nil || !strings.Contains(err.Error(), "alerts[0]") {
+			t.Errorf("an alert on both an event and a grade: %v", err)
+		}
+		if _, err := leads.Apply(ctx, s, admin, "m.yaml", []byte(model+"alerts:\n  - {event: demo_request, channel: sales}\n"), asOf); err != nil {
+			t.Fatal(err)
+		}
+		alerts := func() int {
+			var n int
+			s.DB().QueryRow(`SELECT COUNT(*) FROM jobs WHERE payload LIKE '%demo request%'`).Scan(&n)
+			return n
+		}
+		for i, c := range []struct {
+			kind string
+			ago  time.Duration
+			want int
+		}{
+			{"email_click", time.Minute, 0},
+			{"demo_request", 2 * leads.EventWindow, 0}, // imported late
+			{"demo_request", 5 * time.Minute, 1},
+			{"email_click", time.Minute, 1}, // scored again: told once
+			{"demo_request", time.Minute, 2},
+		} {
+			e := crm.LeadEvent{LeadID: f.a2.ID, Kind: c.kind, OccurredAt: asOf.Add(-c.ago)}
+			must(t, s.AddLeadEvent(ctx, crm.System, &e))
+			must(t, leads.RescoreLead(ctx, s, f.a2.ID, asOf))
+			if got := alerts(); got != c.want {
+				t.Errorf("after event %d (%s %v ago): %d alerts, want %d", i+1, c.kind, c.ago, got, c.want)
+			}
+		}
+	})
+}
