@@ -42,6 +42,7 @@ var views = map[string][]string{
 	"scoring_models": {"scoring_models.html"},
 	"segments":       {"segments.html"},
 	"routing":        {"routing.html"},
+	"notifications":  {"notifications.html"},
 	"predictive":     {"predictive.html"},
 }
 

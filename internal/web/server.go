@@ -142,6 +142,7 @@ func (srv *Server) routes() {
 	srv.childRoutes()
 	srv.leadRoutes()
 	srv.routingRoutes()
+	srv.notificationRoutes()
 	m.HandleFunc("GET /api/stages", srv.requireAPI(srv.handleStages))
 	m.HandleFunc("PUT /api/stages/{name}", srv.requireAPI(srv.handlePutStage))
 	m.HandleFunc("GET /api/currencies", srv.requireAPI(srv.handleCurrencies))

@@ -52,6 +52,7 @@ var navigation = []navSection{
 	{"Data", []navItem{
 		{"/quality", "Data quality", anyRole, nil},
 		{"/audit", "Audit log", opsOnly, nil},
+		{"/notifications", "Notification log", opsOnly, nil},
 	}},
 }
 
