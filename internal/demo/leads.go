@@ -525,5 +525,41 @@ rules:
 	if _, err := routing.Apply(ctx, s, crm.System, "demo.yaml", []byte(doc), now); err != nil {
 		return fmt.Errorf("demo routing rule set: %w", err)
 	}
+	return routeRecent(ctx, s, now)
+}
+
+// RoutedDays is how far back the demo routes its inbound leads through the
+// rule set (at the time each came in), so that the assignment log, the
+// fairness audit and the SLA board have a week to show.
+const RoutedDays = 7
+
+func routeRecent(ctx context.Context, s *store.Store, now time.Time) error {
+	rows, err := s.DB().QueryContext(ctx, `SELECT id, created_at FROM leads WHERE created_at >= $1 AND created_at <= $2
+		AND converted_opportunity_id IS NULL ORDER BY created_at, id`, now.AddDate(0, 0, -RoutedDays), now)
+	if err != nil {
+		return fmt.Errorf("demo routing: recent leads: %w", err)
+	}
+	var ids []int64
+	var at []time.Time
+	for rows.Next() {
+		var id int64
+		var t time.Time
+		if err := rows.Scan(&id, &t); err != nil {
+			rows.Close()
+			return err
+		}
+		ids, at = append(ids, id), append(at, t.UTC())
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	const batch = 500
+	for i := 0; i < len(ids); i += batch {
+		j := min(i+batch, len(ids))
+		if _, err := routing.AssignAt(ctx, s, crm.System, ids[i:j], at[i:j]); err != nil {
+			return fmt.Errorf("demo routing: %w", err)
+		}
+	}
 	return nil
 }

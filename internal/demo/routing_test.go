@@ -25,6 +25,13 @@ func TestDemoRoutingEverySeed(t *testing.T) {
 		if err := demo.ApplyRouting(ctx, s, now); err != nil {
 			t.Fatalf("seed %d: %v", seed, err)
 		}
+		// The last week's inbound leads were routed as they came in.
+		var recent, routed, early int
+		storetest.Must(t, s.DB().QueryRow(`SELECT COUNT(*) FROM leads WHERE created_at >= $1 AND converted_opportunity_id IS NULL`, now.AddDate(0, 0, -demo.RoutedDays)).Scan(&recent))
+		storetest.Must(t, s.DB().QueryRow(`SELECT COUNT(DISTINCT a.lead_id), COUNT(*) FILTER (WHERE a.assigned_at <> l.created_at) FROM lead_assignments a JOIN leads l ON l.id = a.lead_id`).Scan(&routed, &early))
+		if recent == 0 || routed != recent || early != 0 {
+			t.Errorf("seed %d: %d of %d recent leads routed, %d not at their arrival", seed, routed, recent, early)
+		}
 		emp := int64(5000)
 		l := crm.Lead{LastName: "Big", Company: "Not An Account Inc", Employees: &emp, Status: crm.LeadNew, CreatedAt: now}
 		storetest.Must(t, s.Leads.Create(ctx, crm.System, &l))

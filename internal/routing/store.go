@@ -186,7 +186,34 @@ type escalation struct {
 	assignment int64 // the assignment escalated
 }
 
+// AssignAt routes stored leads in order, each as of its own time (leads
+// that came in over a day, routed after the fact: the demo's recent
+// leads), in one transaction. Their SLAs and caps count from those times.
+func AssignAt(ctx context.Context, s *store.Store, p crm.Principal, ids []int64, at []time.Time) ([]Assignment, error) {
+	if len(at) != len(ids) {
+		return nil, fmt.Errorf("routing: %d times for %d leads", len(at), len(ids))
+	}
+	return assign(ctx, s, p, ids, at, nil)
+}
+
 func assignMany(ctx context.Context, s *store.Store, p crm.Principal, ids []int64, now time.Time, esc map[int64]escalation) ([]Assignment, error) {
+	return assign(ctx, s, p, ids, same(now, len(ids)), esc)
+}
+
+// same is n times t.
+func same(t time.Time, n int) []time.Time {
+	out := make([]time.Time, n)
+	for i := range out {
+		out[i] = t
+	}
+	return out
+}
+
+func assign(ctx context.Context, s *store.Store, p crm.Principal, ids []int64, at []time.Time, esc map[int64]escalation) ([]Assignment, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	now := at[len(at)-1]
 	v, err := Active(ctx, s)
 	if err != nil {
 		return nil, err
@@ -206,7 +233,7 @@ func assignMany(ctx context.Context, s *store.Store, p crm.Principal, ids []int6
 		return nil, err
 	}
 	for i, l := range ls {
-		recs[i] = sc.Record(l, nil, now)
+		recs[i] = sc.Record(l, nil, at[i])
 	}
 	var out []Assignment
 	err = InTx(ctx, s, func(b *store.Bulk) error {
@@ -218,7 +245,7 @@ func assignMany(ctx context.Context, s *store.Store, p crm.Principal, ids []int6
 		if err != nil {
 			return err
 		}
-		rt, err := decide(ctx, b, p, v, org, st, ls, recs, now, esc)
+		rt, err := decide(ctx, b, p, v, org, st, ls, recs, at, esc)
 		if err != nil {
 			return err
 		}
@@ -273,10 +300,15 @@ type Routed struct {
 // caller stores the leads' owners, then Write stores the rest. The
 // assignments' ids are reserved here.
 func Decide(ctx context.Context, b *store.Bulk, p crm.Principal, v *Version, org *Org, st State, ls []*crm.Lead, recs []rules.Record, now time.Time) (*Routed, error) {
-	return decide(ctx, b, p, v, org, st, ls, recs, now, nil)
+	return decide(ctx, b, p, v, org, st, ls, recs, same(now, len(ls)), nil)
 }
 
-func decide(ctx context.Context, b *store.Bulk, p crm.Principal, v *Version, org *Org, st State, ls []*crm.Lead, recs []rules.Record, now time.Time, esc map[int64]escalation) (*Routed, error) {
+// decide routes lead i as of at[i].
+func decide(ctx context.Context, b *store.Bulk, p crm.Principal, v *Version, org *Org, st State, ls []*crm.Lead, recs []rules.Record, at []time.Time, esc map[int64]escalation) (*Routed, error) {
+	if len(ls) == 0 {
+		return &Routed{state: st, before: snapshot(st)}, nil
+	}
+	now := at[len(at)-1]
 	first, err := b.AllocIDs(ctx, len(ls))
 	if err != nil {
 		return nil, err
@@ -284,13 +316,13 @@ func decide(ctx context.Context, b *store.Bulk, p crm.Principal, v *Version, org
 	rt := &Routed{Assignments: make([]Assignment, len(ls)), state: st, before: snapshot(st), leads: ls, esc: esc, now: now}
 	for i, l := range ls {
 		a := &rt.Assignments[i]
-		*a = Assignment{ID: first + int64(i), LeadID: l.ID, PreviousOwnerID: l.OwnerID, RulesetID: &v.ID, AssignedAt: now, AssignedBy: actorOf(p)}
+		*a = Assignment{ID: first + int64(i), LeadID: l.ID, PreviousOwnerID: l.OwnerID, RulesetID: &v.ID, AssignedAt: at[i], AssignedBy: actorOf(p)}
 		e, escalated := esc[l.ID]
 		org.Exclude = nil
 		if escalated {
 			org.Exclude = map[int64]bool{e.from: true}
 		}
-		if a.Decision, err = v.set.Route(recs[i], l.Email, l.Company, org, st, now); err != nil {
+		if a.Decision, err = v.set.Route(recs[i], l.Email, l.Company, org, st, at[i]); err != nil {
 			return nil, err
 		}
 		if escalated {
@@ -324,7 +356,7 @@ func (rt *Routed) Write(ctx context.Context, b *store.Bulk) error {
 			}
 		}
 		if ch := a.Decision.Alert; ch != "" {
-			if _, _, err := notify.SendIn(ctx, b, alertFor(rt.leads[i], a, ch, rt.now)); err != nil {
+			if _, _, err := notify.SendIn(ctx, b, alertFor(rt.leads[i], a, ch, a.AssignedAt)); err != nil {
 				return fmt.Errorf("alert %s: %w", ch, err)
 			}
 		}
