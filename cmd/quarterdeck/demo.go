@@ -74,6 +74,7 @@ A database given with --database must have no users yet.`,
 	f.BoolVar(&noServe, "no-serve", false, "generate only, do not serve")
 	f.String("addr", def.Addr, "listen address")
 	f.String("secure-cookies", def.SecureCookies, "mark cookies Secure: auto, always or never")
+	f.String("notify-channels", "", "YAML file of notification channels (examples/notify/local.yaml); without it the demo's alerts wait in the queue")
 	return cmd
 }
 

@@ -13,9 +13,9 @@ import (
 func (c cli) notifyCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "notify",
-		Short: "Notifications to Slack, webhooks and e-mail: the delivery log",
+		Short: "Notifications to Slack, webhooks and e-mail: the delivery log, and a local receiver to try them",
 	}
-	cmd.AddCommand(c.notifyLogCommand())
+	cmd.AddCommand(c.notifyLogCommand(), c.notifyReceiveCommand())
 	return cmd
 }
 

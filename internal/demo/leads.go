@@ -514,10 +514,12 @@ rules:
   - name: Grade A
     match: [{when: 'grade == "A"'}]
     pool: enterprise
-    sla: {within: 15m}
+    alert: sales-alerts
+    sla: {within: 15m, warn_before: 5m, alert: sales-alerts}
   - name: Small companies
     match: [{field: employees, between: [0, 199]}]
     pool: weighted-smb
+    sla: {within: 24h}
   - name: Everyone else
     pool: inbound
     sla: {within: 4h, working_hours: true}
@@ -530,8 +532,8 @@ rules:
 
 // RoutedDays is how far back the demo routes its inbound leads through the
 // rule set (at the time each came in), so that the assignment log, the
-// fairness audit and the SLA board have a week to show.
-const RoutedDays = 7
+// fairness audit and the SLA board have two weeks to show.
+const RoutedDays = 14
 
 func routeRecent(ctx context.Context, s *store.Store, now time.Time) error {
 	rows, err := s.DB().QueryContext(ctx, `SELECT id, created_at FROM leads WHERE created_at >= $1 AND created_at <= $2
