@@ -3,6 +3,7 @@ package web
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -112,6 +113,32 @@ func (srv *Server) renderRouting(w http.ResponseWriter, r *http.Request, status 
 				pctCell(&share), pctCell(&exp), drift, export.TextCell(f.SkipReasons())})
 		}
 		ts.add(ft, tableOpts{PageSize: 50, HideZeros: true})
+		pools, err := routing.Pools(r.Context(), srv.store, p, now)
+		if err != nil {
+			srv.pageError(w, r, err)
+			return
+		}
+		pt := export.Table{ID: "pools", Title: "Pools now", Columns: []export.Column{
+			{Key: "pool", Label: "Pool"}, {Key: "method", Label: "Method"}, {Key: "rep", Label: "Rep"}, {Key: "team", Label: "Team"},
+			{Key: "weight", Label: "Weight", Kind: export.Number}, {Key: "open", Label: "Open leads", Kind: export.Count},
+			{Key: "today", Label: "Given today", Kind: export.Count}, {Key: "now", Label: "Now"}}}
+		for _, pl := range pools {
+			method := strings.ReplaceAll(pl.Method, "_", " ")
+			for _, m := range pl.Members {
+				state := export.TextCell("available")
+				if m.Email == pl.Next {
+					state = export.TextCell("available, next in turn")
+				}
+				if m.Skipped != "" {
+					state = export.TextCell(m.Skipped)
+					state.Tone = "warn"
+				}
+				weight := m.Weight
+				pt.Rows = append(pt.Rows, []export.Cell{export.TextCell(pl.Name), export.TextCell(method), export.TextCell(m.Email), export.TextCell(m.Team),
+					export.NumberCell(&weight, strconv.FormatFloat(weight, 'f', -1, 64)), export.CountCell(int64(m.Open)), export.CountCell(int64(m.Today)), state})
+			}
+		}
+		ts.add(pt, tableOpts{PageSize: 50})
 	}
 	if srv.serveExport(w, r, "routing", ts) {
 		return
