@@ -126,9 +126,9 @@ func pickVersion(ctx context.Context, s *store.Store, id int64, name string) (*V
 	case name != "":
 		vs, err = versions(ctx, s.DB(), `WHERE name = $1 AND active`, name)
 	default:
-		// The model that scores the most leads: the general one, not one
-		// for a segment.
-		vs, err = versions(ctx, s.DB(), `WHERE active ORDER BY (SELECT COUNT(*) FROM lead_scores c WHERE c.model_id = m.id) DESC, name LIMIT 1`)
+		// The model that scored the most leads when last applied: the
+		// general one, not one for a segment.
+		vs, err = versions(ctx, s.DB(), `WHERE active ORDER BY COALESCE(m.scored_leads, 0) DESC, name LIMIT 1`)
 	}
 	if err != nil {
 		return nil, err

@@ -386,7 +386,7 @@ func rescore(ctx context.Context, s *store.Store, b *store.Bulk, vs []*Version, 
 		return n, *errp
 	}
 	for _, v := range vs {
-		if _, err := b.Exec(ctx, `UPDATE scoring_models SET scored_at = $1 WHERE id = $2`, asOf, v.ID); err != nil {
+		if _, err := b.Exec(ctx, `UPDATE scoring_models SET scored_at = $1, scored_leads = (SELECT COUNT(*) FROM lead_scores s WHERE s.model_id = $2) WHERE id = $2`, asOf, v.ID); err != nil {
 			return n, err
 		}
 	}
