@@ -1,7 +1,9 @@
 package intake
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/quarterdeck/quarterdeck/internal/crm"
@@ -25,7 +27,10 @@ func TestBatchFallsBackLeadByLead(t *testing.T) {
 			{p: p, lead: &crm.Lead{LastName: "Second", ExternalID: &dup}, done: make(chan struct{})},
 			{p: p, lead: &crm.Lead{LastName: "Fine"}, done: make(chan struct{})},
 		}
-		d.process(batch)
+		w, err := s.OpenWriter(context.Background())
+		storetest.Must(t, err)
+		defer w.Close()
+		d.process(w, batch)
 		if batch[0].err != nil || batch[3].err != nil {
 			t.Errorf("good leads: %v / %v", batch[0].err, batch[3].err)
 		}
@@ -38,10 +43,22 @@ func TestBatchFallsBackLeadByLead(t *testing.T) {
 		if batch[2].lead.ID != 0 || batch[2].res.Lead != nil {
 			t.Errorf("a refused lead keeps an id or a result: %+v", batch[2])
 		}
+		// The writer's Appender for leads failed with the batch: the next
+		// batch on the same writer gets a new one.
+		var more []*request
+		for i := range 5 {
+			more = append(more, &request{p: p, lead: &crm.Lead{LastName: fmt.Sprint("More ", i)}, done: make(chan struct{})})
+		}
+		d.process(w, more)
+		for _, r := range more {
+			if r.err != nil {
+				t.Errorf("a later batch on the same writer: %v", r.err)
+			}
+		}
 		var n int
 		storetest.Must(t, s.DB().QueryRow(`SELECT COUNT(*) FROM leads`).Scan(&n))
-		if n != 2 {
-			t.Errorf("%d leads stored, want 2", n)
+		if n != 2+len(more) {
+			t.Errorf("%d leads stored, want %d", n, 2+len(more))
 		}
 		for _, r := range batch {
 			select {

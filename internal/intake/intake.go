@@ -88,8 +88,14 @@ func (d *Desk) Create(ctx context.Context, p crm.Principal, l *crm.Lead) (Result
 	return r.res, r.err
 }
 
-// drain writes batches until nobody waits.
+// drain writes batches until nobody waits, on one held connection (its
+// Appenders stay open from batch to batch); without one, on the pool's.
 func (d *Desk) drain() {
+	var tx store.Transactor = d.s
+	if w, err := d.s.OpenWriter(context.Background()); err == nil {
+		defer w.Close()
+		tx = w
+	}
 	for {
 		d.mu.Lock()
 		if len(d.queue) == 0 {
@@ -101,18 +107,18 @@ func (d *Desk) drain() {
 		batch := d.queue[:n:n]
 		d.queue = d.queue[n:]
 		d.mu.Unlock()
-		d.process(batch)
+		d.process(tx, batch)
 	}
 }
 
-func (d *Desk) process(batch []*request) {
+func (d *Desk) process(tx store.Transactor, batch []*request) {
 	ctx := context.Background()
 	now := d.now()
 	orig := make([]crm.Lead, len(batch))
 	for i, r := range batch {
 		orig[i] = *r.lead
 	}
-	if err := d.write(ctx, batch, now); err != nil {
+	if err := d.write(ctx, tx, batch, now); err != nil {
 		// Something failed the whole transaction (a duplicate key between
 		// two leads of the batch, a lost connection): write each lead
 		// alone, so the failure is told to its own caller only.
@@ -122,7 +128,7 @@ func (d *Desk) process(batch []*request) {
 				r.err = err
 				continue
 			}
-			if err := d.write(ctx, batch[i:i+1], now); err != nil {
+			if err := d.write(ctx, tx, batch[i:i+1], now); err != nil {
 				*r.lead, r.err = orig[i], err
 			}
 		}
@@ -168,13 +174,13 @@ func (d *Desk) definitions(ctx context.Context, now time.Time) (*definitions, er
 
 // write stores a batch in one transaction. A lead the store's checks refuse
 // gets its own error and the others go on; an error returned failed them all.
-func (d *Desk) write(ctx context.Context, batch []*request, now time.Time) error {
+func (d *Desk) write(ctx context.Context, tx store.Transactor, batch []*request, now time.Time) error {
 	c, err := d.definitions(ctx, now)
 	if err != nil {
 		return err
 	}
 	var ok []*request
-	err = routing.InTx(ctx, d.s, func(b *store.Bulk) error {
+	err = routing.InTx(ctx, tx, func(b *store.Bulk) error {
 		ok = ok[:0]
 		for _, r := range batch {
 			if r.err = d.s.Leads.CheckNew(ctx, b, r.p, r.lead); r.err == nil {

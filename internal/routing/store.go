@@ -263,11 +263,12 @@ func assign(ctx context.Context, s *store.Store, p crm.Principal, ids []int64, a
 	return out, err
 }
 
-// InTx runs fn in one transaction holding the routing lock: a process
+// InTx runs fn in one transaction (on the store, or on a held Writer)
+// holding the routing lock: a process
 // mutex, and on PostgreSQL a transaction-level advisory lock shared by
 // every server, so that the turn order and the caps see every assignment
 // before the next and parallel requests never give two reps the same turn.
-func InTx(ctx context.Context, s *store.Store, fn func(b *store.Bulk) error) error {
+func InTx(ctx context.Context, s store.Transactor, fn func(b *store.Bulk) error) error {
 	routeMu.Lock()
 	defer routeMu.Unlock()
 	return s.WithBulk(ctx, func(b *store.Bulk) error {

@@ -76,6 +76,9 @@ func (r *Repo[T]) InsertNew(ctx context.Context, b *Bulk, p crm.Principal, vs []
 // Appender, which binds a row much faster than a statement binds parameters.
 func (b *Bulk) InsertRows(ctx context.Context, table string, columns []string, rows [][]any) error {
 	if len(rows) >= appendFrom && b.Engine() == "duckdb" {
+		if b.w != nil {
+			return b.w.appendRows(table, columns, rows)
+		}
 		_, err := b.Load(ctx, table, columns, func(yield func([]any, error) bool) {
 			out := make([]any, len(columns))
 			for _, row := range rows {
