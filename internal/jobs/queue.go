@@ -60,18 +60,26 @@ func Enqueue(ctx context.Context, s *store.Store, j Job) (id int64, created bool
 			return id, false, err
 		}
 	}
-	err = s.WithBulk(ctx, func(b *store.Bulk) error {
-		id, created, err = EnqueueIn(ctx, b, j)
-		return err
-	})
-	if err != nil && j.Key != "" {
-		// A concurrent enqueue of the same key committed first (DuckDB
-		// reports the conflict instead of waiting for it).
+	for attempt := 1; ; attempt++ {
+		err = s.WithBulk(ctx, func(b *store.Bulk) error {
+			id, created, err = EnqueueIn(ctx, b, j)
+			return err
+		})
+		if err == nil || j.Key == "" {
+			return id, created, err
+		}
+		// A concurrent enqueue of the same key got there first: DuckDB
+		// reports the conflict at once instead of waiting for the other
+		// transaction, which may not have committed yet. Once it has, its
+		// job is the one.
 		if id, ok, lerr := lookupKey(ctx, s.DB(), j.Key); lerr == nil && ok {
 			return id, false, nil
 		}
+		if attempt == 5 || ctx.Err() != nil {
+			return id, created, err
+		}
+		time.Sleep(time.Duration(attempt) * 5 * time.Millisecond)
 	}
-	return id, created, err
 }
 
 // EnqueueIn stores j inside the caller's transaction, so that the job exists
