@@ -25,7 +25,7 @@ import (
 //	QUARTERDECK_BENCH_LEADS=1000000 go test -run '^$' -bench Rescore -benchtime 3x ./internal/leads/
 //
 // BenchmarkRescore/one-event is the cost of one new event: after it is
-// stored, its lead is rescored as the API does (the time of the rescore,
+// stored, its lead is rescored as the API does (RescoreAfterEvent; the time of the rescore,
 // 20 events an iteration, reported as p50 and p95 in ms).
 func BenchmarkRescore(b *testing.B) {
 	n := 10_000
@@ -84,7 +84,7 @@ func BenchmarkRescore(b *testing.B) {
 					b.Fatal(err)
 				}
 				t0 := time.Now()
-				if err := leads.RescoreLead(ctx, s, lead, asOf); err != nil {
+				if err := leads.RescoreAfterEvent(ctx, s, lead, asOf); err != nil {
 					b.Fatal(err)
 				}
 				ms = append(ms, float64(time.Since(t0).Microseconds())/1000)

@@ -104,6 +104,7 @@ func parseSegment(file string, data []byte) (*Segment, error) {
 // scoring model tests segment membership, every lead is rescored, in the
 // same transaction. Only ops and admin save segments; it is audited.
 func SaveSegment(ctx context.Context, s *store.Store, p crm.Principal, file string, data []byte, now time.Time) (*Segment, error) {
+	defer forgetDefinitions()
 	if !p.Role.SeesAll() {
 		return nil, crm.ErrForbidden
 	}
@@ -180,6 +181,7 @@ func SaveSegment(ctx context.Context, s *store.Store, p crm.Principal, file stri
 
 // DeleteSegment removes a segment and its membership.
 func DeleteSegment(ctx context.Context, s *store.Store, p crm.Principal, id int64) error {
+	defer forgetDefinitions()
 	if !p.Role.SeesAll() {
 		return crm.ErrForbidden
 	}

@@ -40,6 +40,7 @@ func (v *Version) Model() *Model { return v.model }
 // transaction: a model that fails to apply leaves the previous version
 // active and its scores untouched. Only ops and admin apply models.
 func Apply(ctx context.Context, s *store.Store, p crm.Principal, file string, data []byte, asOf time.Time) (*Version, error) {
+	defer forgetDefinitions()
 	if !p.Role.SeesAll() {
 		return nil, crm.ErrForbidden
 	}
@@ -194,22 +195,31 @@ func RescoreAll(ctx context.Context, s *store.Store, p crm.Principal, asOf time.
 }
 
 // RescoreLead scores one lead again with every active model; the API and the
-// importer call it when a lead or one of its events is written.
+// importer call it when a lead is written.
 func RescoreLead(ctx context.Context, s *store.Store, leadID int64, asOf time.Time) error {
-	return RescoreLeads(ctx, s, []int64{leadID}, asOf)
+	return rescoreLeads(ctx, s, []int64{leadID}, asOf, true)
+}
+
+// RescoreAfterEvent scores a lead again once one of its events is written.
+// Its segments are left as they are: they are filters on the lead's and its
+// account's fields, which an event does not change.
+func RescoreAfterEvent(ctx context.Context, s *store.Store, leadID int64, asOf time.Time) error {
+	return rescoreLeads(ctx, s, []int64{leadID}, asOf, false)
 }
 
 // RescoreLeads scores some leads again with every active model.
 func RescoreLeads(ctx context.Context, s *store.Store, ids []int64, asOf time.Time) error {
+	return rescoreLeads(ctx, s, ids, asOf, true)
+}
+
+// rescoreLeads scores leads again, and puts them in their segments again
+// when withSegments.
+func rescoreLeads(ctx context.Context, s *store.Store, ids []int64, asOf time.Time, withSegments bool) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	vs, err := Active(ctx, s)
-	if err != nil {
-		return err
-	}
-	segs, err := loadSegments(ctx, s.DB())
-	if err != nil || len(vs)+len(segs) == 0 {
+	vs, segs, err := definitions(ctx, s)
+	if err != nil || len(vs)+len(segs) == 0 || len(vs) == 0 && !withSegments {
 		return err
 	}
 	// One lead (every API write) is an equality, which both engines answer
@@ -237,7 +247,7 @@ func RescoreLeads(ctx context.Context, s *store.Store, ids []int64, asOf time.Ti
 				return fmt.Errorf("clear %s: %w", t, err)
 			}
 		}
-		if len(segs) > 0 {
+		if len(segs) > 0 && withSegments {
 			if _, err := b.Exec(ctx, `DELETE FROM lead_segment_members WHERE `+leadIs("lead_id")); err != nil {
 				return fmt.Errorf("clear the segment members: %w", err)
 			}
@@ -248,6 +258,11 @@ func RescoreLeads(ctx context.Context, s *store.Store, ids []int64, asOf time.Ti
 		}
 		var results [][]scored
 		for batch := range pipeline(ctx, vs, segs, slices.Values(subjects), asOf) {
+			if !withSegments {
+				for i := range batch {
+					batch[i].segments = nil // stored already; only the scores are rewritten
+				}
+			}
 			results = append(results, batch)
 		}
 		if err := writeWith(ctx, load, slices.Values(results), asOf, nil); err != nil {
@@ -702,8 +717,20 @@ func streamSubjects(ctx context.Context, db *sql.DB, kinds []string) (iter.Seq[S
 
 // loadSubjects reads the leads and events the conditions select.
 func loadSubjects(ctx context.Context, db *sql.DB, leadWhere, eventWhere string, kinds []string) ([]Subject, error) {
+	// The events are read beside the leads, on another connection: for the
+	// one lead of an API write, the two reads are most of the time it takes.
+	type events struct {
+		byLead map[int64][]crm.LeadEvent
+		err    error
+	}
+	evc := make(chan events, 1)
+	go func() {
+		byLead, err := loadEvents(ctx, db, eventWhere, kinds)
+		evc <- events{byLead, err}
+	}()
 	ls, err := db.QueryContext(ctx, `SELECT `+leadColumns+` FROM leads l `+leadWhere+` ORDER BY l.id`)
 	if err != nil {
+		<-evc
 		return nil, fmt.Errorf("read leads: %w", err)
 	}
 	defer ls.Close()
@@ -711,41 +738,50 @@ func loadSubjects(ctx context.Context, db *sql.DB, leadWhere, eventWhere string,
 	for ls.Next() {
 		var l crm.Lead
 		if err := scanLead(ls, &l); err != nil {
+			<-evc
 			return nil, err
 		}
 		leads = append(leads, l)
 	}
+	ev := <-evc
 	if err := ls.Err(); err != nil {
 		return nil, err
 	}
-	byLead := map[int64][]crm.LeadEvent{}
-	if len(kinds) > 0 && len(leads) > 0 {
-		// The kinds are filtered here, not in SQL: a condition beside the
-		// lead id keeps DuckDB from answering from the lead_id index.
-		es, err := db.QueryContext(ctx, `SELECT e.lead_id, e.id, e.kind, e.occurred_at, e.detail FROM lead_events e `+eventWhere+
-			` ORDER BY e.lead_id, e.occurred_at, e.id`)
-		if err != nil {
-			return nil, fmt.Errorf("read lead events: %w", err)
-		}
-		defer es.Close()
-		for es.Next() {
-			var e crm.LeadEvent
-			if err := es.Scan(&e.LeadID, &e.ID, &e.Kind, &e.OccurredAt, &e.Detail); err != nil {
-				return nil, err
-			}
-			if slices.Contains(kinds, e.Kind) {
-				byLead[e.LeadID] = append(byLead[e.LeadID], e)
-			}
-		}
-		if err := es.Err(); err != nil {
-			return nil, err
-		}
+	if ev.err != nil {
+		return nil, ev.err
 	}
 	out := make([]Subject, len(leads))
 	for i := range leads {
-		out[i] = NewSubject(&leads[i], byLead[leads[i].ID], nil)
+		out[i] = NewSubject(&leads[i], ev.byLead[leads[i].ID], nil)
 	}
 	return out, nil
+}
+
+// loadEvents reads the events of the kinds the models score, by lead, in
+// time order.
+func loadEvents(ctx context.Context, db *sql.DB, eventWhere string, kinds []string) (map[int64][]crm.LeadEvent, error) {
+	byLead := map[int64][]crm.LeadEvent{}
+	if len(kinds) == 0 {
+		return byLead, nil
+	}
+	// The kinds are filtered here, not in SQL: a condition beside the lead
+	// id keeps DuckDB from answering from the lead_id index.
+	es, err := db.QueryContext(ctx, `SELECT e.lead_id, e.id, e.kind, e.occurred_at, e.detail FROM lead_events e `+eventWhere+
+		` ORDER BY e.lead_id, e.occurred_at, e.id`)
+	if err != nil {
+		return nil, fmt.Errorf("read lead events: %w", err)
+	}
+	defer es.Close()
+	for es.Next() {
+		var e crm.LeadEvent
+		if err := es.Scan(&e.LeadID, &e.ID, &e.Kind, &e.OccurredAt, &e.Detail); err != nil {
+			return nil, err
+		}
+		if slices.Contains(kinds, e.Kind) {
+			byLead[e.LeadID] = append(byLead[e.LeadID], e)
+		}
+	}
+	return byLead, es.Err()
 }
 
 // quoteList writes event kinds as SQL string literals. Kinds come from

@@ -345,3 +345,59 @@ func TestEventAlert(t *testing.T) {
 		}
 	})
 }
+
+// Scoring after an event keeps the lead's segments as they are, and sees a
+// model or segment changed a moment before (the kept definitions are
+// forgotten at once).
+func TestRescoreAfterEvent(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		f := newFixture(t, s)
+		admin := storetest.As(f.org.Admin)
+		v1, err := leads.Apply(ctx, s, admin, "m.yaml", []byte(model), asOf)
+		must(t, err)
+		_, err = leads.SaveSegment(ctx, s, admin, "software.yaml", []byte(segment), asOf)
+		must(t, err)
+		members := func() int {
+			var n int
+			must(t, s.DB().QueryRow(`SELECT COUNT(*) FROM lead_segment_members WHERE lead_id = $1`, f.a1.ID).Scan(&n))
+			return n
+		}
+		if members() != 1 {
+			t.Fatalf("lead a1 is in %d segments, want 1", members())
+		}
+		e := crm.LeadEvent{LeadID: f.a1.ID, Kind: "email_click", OccurredAt: asOf.Add(-time.Hour)}
+		must(t, s.AddLeadEvent(ctx, crm.System, &e))
+		must(t, leads.RescoreAfterEvent(ctx, s, f.a1.ID, asOf))
+		if members() != 1 {
+			t.Errorf("after an event lead a1 is in %d segments, want 1", members())
+		}
+		before := scoreOf(t, s, admin, f.a1.ID)
+		if before.ModelID != v1.ID {
+			t.Fatalf("scored by version %d, want %d", before.ModelID, v1.ID)
+		}
+		// A new version with more points for a click counts for the next event at once.
+		v2, err := leads.Apply(ctx, s, admin, "m.yaml", []byte(strings.Replace(model, "event: email_click\n    points: 5", "event: email_click\n    points: 50", 1)), asOf)
+		must(t, err)
+		e2 := crm.LeadEvent{LeadID: f.a1.ID, Kind: "email_click", OccurredAt: asOf.Add(-time.Minute)}
+		must(t, s.AddLeadEvent(ctx, crm.System, &e2))
+		must(t, leads.RescoreAfterEvent(ctx, s, f.a1.ID, asOf))
+		after := scoreOf(t, s, admin, f.a1.ID)
+		clicks := 0
+		for _, l := range after.Lines {
+			if l.Rule == "email_click" && l.Points == 50 {
+				clicks++
+			}
+		}
+		if after.ModelID != v2.ID || clicks != 4 {
+			t.Errorf("after v2 and an event: version %d with %d clicks at 50 points, want version %d and 4", after.ModelID, clicks, v2.ID)
+		}
+		// A segment deleted a moment before is gone from the next full rescore.
+		segs, err := leads.Segments(ctx, s, admin)
+		must(t, err)
+		must(t, leads.DeleteSegment(ctx, s, admin, segs[0].ID))
+		must(t, leads.RescoreLead(ctx, s, f.a1.ID, asOf))
+		if members() != 0 {
+			t.Errorf("after the segment was deleted lead a1 is in %d segments", members())
+		}
+	})
+}

@@ -49,6 +49,13 @@ func (srv *Server) rescoreLead(r *http.Request, id int64) {
 	}
 }
 
+// rescoreAfterEvent is rescoreLead for a new event: the lead's segments stay.
+func (srv *Server) rescoreAfterEvent(r *http.Request, id int64) {
+	if err := leads.RescoreAfterEvent(r.Context(), srv.store, id, time.Now().UTC()); err != nil {
+		srv.log.Error("rescore lead", "lead", id, "err", err, "request_id", requestID(r))
+	}
+}
+
 // scoreQuery reads the list filters; an unknown parameter is refused.
 func scoreQuery(r *http.Request) (leads.ScoreQuery, error) {
 	var q leads.ScoreQuery

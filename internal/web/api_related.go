@@ -66,5 +66,5 @@ func (srv *Server) childRoutes() {
 	m.HandleFunc("GET /api/leads/{id}/events", srv.requireAPI(childList(srv, srv.store.LeadEvents)))
 	m.HandleFunc("POST /api/leads/{id}/events", srv.requireAPI(childAdd(srv,
 		func(e *crm.LeadEvent, id int64) { e.LeadID = id }, srv.store.AddLeadEvent,
-		func(r *http.Request, e *crm.LeadEvent) { srv.rescoreLead(r, e.LeadID) })))
+		func(r *http.Request, e *crm.LeadEvent) { srv.rescoreAfterEvent(r, e.LeadID) })))
 }
