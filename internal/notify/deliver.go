@@ -162,7 +162,10 @@ func (d *deliverer) attempt(ctx context.Context, j *jobs.Job, m Message) (int, e
 	if code >= 200 && code < 300 {
 		return code, nil
 	}
-	err = fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(snippet)))
+	err = errors.New(resp.Status)
+	if text := strings.TrimSpace(string(snippet)); text != "" {
+		err = fmt.Errorf("%s: %s", resp.Status, text)
+	}
 	switch {
 	case code == http.StatusTooManyRequests:
 		return code, jobs.RetryAfter(err, retryAfter(resp.Header.Get("Retry-After"), d.opts.Now()))

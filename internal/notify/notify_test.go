@@ -33,6 +33,7 @@ type receiver struct {
 	mu       sync.Mutex
 	statuses []int
 	delay    time.Duration // the first request waits this long
+	empty    bool          // answer without a body
 	got      []request
 }
 
@@ -50,7 +51,7 @@ func newReceiver(t *testing.T, statuses ...int) *receiver {
 		n := len(r.got)
 		status := r.statuses[min(n, len(r.statuses)-1)]
 		r.got = append(r.got, request{req.Header.Clone(), body, status})
-		delay := r.delay
+		delay, empty := r.delay, r.empty
 		r.mu.Unlock()
 		if n == 0 && delay > 0 {
 			select {
@@ -63,7 +64,9 @@ func newReceiver(t *testing.T, statuses ...int) *receiver {
 			w.Header().Set("Retry-After", "0")
 		}
 		w.WriteHeader(status)
-		io.WriteString(w, http.StatusText(status))
+		if !empty {
+			io.WriteString(w, http.StatusText(status))
+		}
 	}))
 	t.Cleanup(r.Close)
 	return r
@@ -196,6 +199,7 @@ func TestClientErrorIsNotRetriedButTooManyRequestsIs(t *testing.T) {
 func TestDeadAfterMaxAttemptsAndTimeoutsRetried(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, s *store.Store) {
 		down := newReceiver(t, 502)
+		down.empty = true
 		slow := newReceiver(t, 200)
 		slow.delay = 2 * time.Second // longer than the 200 ms timeout
 		w := worker(t, s, 3,
@@ -205,8 +209,8 @@ func TestDeadAfterMaxAttemptsAndTimeoutsRetried(t *testing.T) {
 		if j.State != jobs.Dead || j.Attempts != 3 || len(down.requests()) != 3 {
 			t.Errorf("%s after %d attempts and %d requests, want dead after 3", j.State, j.Attempts, len(down.requests()))
 		}
-		if got := outcomes(log); got != "502 retry, 502 retry, 502 dead" {
-			t.Errorf("delivery log: %s", got)
+		if got := outcomes(log); got != "502 retry, 502 retry, 502 dead" || log[0].Error != "502 Bad Gateway" {
+			t.Errorf("delivery log: %s (%q)", got, log[0].Error)
 		}
 		j, log = deliver(t, s, w, hotLead("slow"))
 		if j.State != jobs.Done || outcomes(log) != "0 retry, 200 delivered" || log[0].Error != "no answer within 200ms" {
