@@ -241,9 +241,10 @@ type SLARow struct {
 	MedianMinutes *float64 `json:"median_minutes"` // from assignment to first response, of the answered ones
 }
 
-// SLABoard is each rep's record against the SLAs since a time, for the
-// leads p may see (a rep their own, a manager their team's, ops all).
-func SLABoard(ctx context.Context, s *store.Store, p crm.Principal, since, now time.Time) ([]SLARow, error) {
+// SLABoard is each rep's record against the SLAs since a time, or with
+// byTeam each team's (Owner empty), for the leads p may see (a rep their
+// own, a manager their team's, ops all).
+func SLABoard(ctx context.Context, s *store.Store, p crm.Principal, since, now time.Time, byTeam bool) ([]SLARow, error) {
 	f, err := s.OwnerFilter(ctx, p)
 	if err != nil {
 		return nil, err
@@ -259,7 +260,8 @@ func SLABoard(ctx context.Context, s *store.Store, p crm.Principal, since, now t
 		return nil, fmt.Errorf("SLA board: %w", err)
 	}
 	defer rows.Close()
-	byOwner := map[int64]*SLARow{}
+	byOwner := map[int64]*SLARow{} // by rep, or by team's key
+	teamKey := map[string]int64{}
 	minutes := map[int64][]float64{}
 	var order []int64
 	for rows.Next() {
@@ -276,11 +278,19 @@ func SLABoard(ctx context.Context, s *store.Store, p crm.Principal, since, now t
 		if touched.Valid && (!answered.Valid || touched.Time.Before(answered.Time)) {
 			answered = touched
 		}
-		r := byOwner[owner]
+		key := owner
+		if byTeam {
+			if key = teamKey[team]; key == 0 {
+				key = int64(len(teamKey) + 1)
+				teamKey[team] = key
+			}
+			owner, email = 0, ""
+		}
+		r := byOwner[key]
 		if r == nil {
 			r = &SLARow{OwnerID: owner, Owner: email, Team: team}
-			byOwner[owner] = r
-			order = append(order, owner)
+			byOwner[key] = r
+			order = append(order, key)
 		}
 		r.Leads++
 		if breached {
@@ -290,7 +300,7 @@ func SLABoard(ctx context.Context, s *store.Store, p crm.Principal, since, now t
 			if !answered.Time.After(due) {
 				r.WithinSLA++
 			}
-			minutes[owner] = append(minutes[owner], answered.Time.Sub(assigned).Minutes())
+			minutes[key] = append(minutes[key], answered.Time.Sub(assigned).Minutes())
 		}
 	}
 	if err := rows.Err(); err != nil {

@@ -64,28 +64,23 @@ func (srv *Server) renderRouting(w http.ResponseWriter, r *http.Request, status 
 		bt.Rows = append(bt.Rows, []export.Cell{export.TextCell(b.BreachedAt.Format("2006-01-02 15:04")), lead, export.TextCell(b.Owner),
 			export.TextCell(b.DueAt.Format("2006-01-02 15:04")), export.TextCell(b.Rule), export.TextCell(b.Alert)})
 	}
-	board, err := routing.SLABoard(r.Context(), srv.store, p, now.AddDate(0, 0, -fairnessDays), now)
+	board, err := routing.SLABoard(r.Context(), srv.store, p, now.AddDate(0, 0, -fairnessDays), now, false)
 	if err != nil {
 		srv.pageError(w, r, err)
 		return
 	}
-	sb := export.Table{ID: "sla", Title: "Response against the SLA", Columns: []export.Column{
-		{Key: "owner", Label: "Rep"}, {Key: "team", Label: "Team"}, {Key: "leads", Label: "Leads due", Kind: export.Count},
-		{Key: "within", Label: "Within SLA", Kind: export.Count}, {Key: "share", Label: "Share within", Kind: export.Percent},
-		{Key: "breaches", Label: "Breaches", Kind: export.Count}, {Key: "median", Label: "Median response (min)", Kind: export.Number}}}
-	for _, b := range board {
-		share := float64(b.WithinSLA) / float64(b.Leads)
-		cell := pctCell(&share)
-		if share < 0.8 {
-			cell.Tone = "warn"
-		}
-		sb.Rows = append(sb.Rows, []export.Cell{export.TextCell(b.Owner), export.TextCell(b.Team), export.CountCell(int64(b.Leads)),
-			export.CountCell(int64(b.WithinSLA)), cell, export.CountCell(int64(b.Breaches)), minutesCell(b.MedianMinutes)})
+	teams, err := routing.SLABoard(r.Context(), srv.store, p, now.AddDate(0, 0, -fairnessDays), now, true)
+	if err != nil {
+		srv.pageError(w, r, err)
+		return
 	}
+	sb := slaTable("sla", "Response against the SLA", "Rep", board)
+	tb := slaTable("sla-teams", "Response against the SLA by team", "", teams)
 	var ts tables
 	ts.add(lt, tableOpts{PageSize: 50})
 	ts.add(bt, tableOpts{PageSize: 25})
 	ts.add(sb, tableOpts{PageSize: 50})
+	ts.add(tb, tableOpts{PageSize: 50})
 	mayEdit := p.Role.SeesAll()
 	from, to, err := routing.AuditPeriod(r.URL.Query().Get("from"), r.URL.Query().Get("to"), now)
 	if err != nil {
@@ -186,4 +181,32 @@ func (srv *Server) handleApplyRulesetPage(w http.ResponseWriter, r *http.Request
 		return
 	}
 	srv.pageError(w, r, err)
+}
+
+// slaTable is the SLA board as a table: a row per rep (repLabel), or per
+// team when repLabel is empty.
+func slaTable(id, title, repLabel string, rows []routing.SLARow) export.Table {
+	var cols []export.Column
+	if repLabel != "" {
+		cols = append(cols, export.Column{Key: "owner", Label: repLabel})
+	}
+	cols = append(cols, export.Column{Key: "team", Label: "Team"}, export.Column{Key: "leads", Label: "Leads due", Kind: export.Count},
+		export.Column{Key: "within", Label: "Within SLA", Kind: export.Count}, export.Column{Key: "share", Label: "Share within", Kind: export.Percent},
+		export.Column{Key: "breaches", Label: "Breaches", Kind: export.Count}, export.Column{Key: "median", Label: "Median response (min)", Kind: export.Number})
+	t := export.Table{ID: id, Title: title, Columns: cols}
+	for _, b := range rows {
+		share := float64(b.WithinSLA) / float64(b.Leads)
+		cell := pctCell(&share)
+		if share < 0.8 {
+			cell.Tone = "warn"
+		}
+		var row []export.Cell
+		if repLabel != "" {
+			row = append(row, export.TextCell(b.Owner))
+		}
+		row = append(row, export.TextCell(b.Team), export.CountCell(int64(b.Leads)), export.CountCell(int64(b.WithinSLA)), cell,
+			export.CountCell(int64(b.Breaches)), minutesCell(b.MedianMinutes))
+		t.Rows = append(t.Rows, row)
+	}
+	return t
 }

@@ -137,7 +137,7 @@ func TestRoutingPage(t *testing.T) {
 			has  []string
 			not  []string
 		}{
-			{"admin", 200, []string{"Rule set inbound version 1", "Pools now", "next in turn", "Fairness audit", "Response against the SLA", "SLA breaches", "Routed 0", "Routed 1", "Apply rule set"}, nil},
+			{"admin", 200, []string{"Rule set inbound version 1", "By team", "Pools now", "next in turn", "Fairness audit", "Response against the SLA", "SLA breaches", "Routed 0", "Routed 1", "Apply rule set"}, nil},
 			{"repA1", 200, []string{"Routed 0"}, []string{"Routed 1", "Fairness audit", "Pools now", "Apply rule set"}},
 			{"viewer", 403, nil, nil},
 		} {
