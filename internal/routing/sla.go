@@ -241,29 +241,26 @@ type SLARow struct {
 	MedianMinutes *float64 `json:"median_minutes"` // from assignment to first response, of the answered ones
 }
 
-// SLABoard is each rep's record against the SLAs since a time, or with
-// byTeam each team's (Owner empty), for the leads p may see (a rep their
-// own, a manager their team's, ops all).
-func SLABoard(ctx context.Context, s *store.Store, p crm.Principal, since, now time.Time, byTeam bool) ([]SLARow, error) {
+// SLABoard is each rep's and each team's record against the SLAs since a
+// time (team rows have no owner), for the leads p may see (a rep their own,
+// a manager their team's, ops all).
+func SLABoard(ctx context.Context, s *store.Store, p crm.Principal, since, now time.Time) (reps, teams []SLARow, err error) {
 	f, err := s.OwnerFilter(ctx, p)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if !f.Individuals() {
-		return nil, crm.ErrForbidden
+		return nil, nil, crm.ErrForbidden
 	}
 	rows, err := s.DB().QueryContext(ctx, `SELECT a.owner_id, u.email, COALESCE(t.name, ''), a.assigned_at, a.sla_due_at, l.first_response_at, `+firstTouch+`, a.sla_breached_at IS NOT NULL
 		FROM lead_assignments a JOIN leads l ON l.id = a.lead_id JOIN users u ON u.id = a.owner_id LEFT JOIN teams t ON t.id = u.team_id
 		WHERE a.sla_due_at IS NOT NULL AND a.assigned_at >= $1 AND a.sla_due_at <= $2 AND `+f.Condition("a.owner_id")+`
 		ORDER BY u.email`, since, now)
 	if err != nil {
-		return nil, fmt.Errorf("SLA board: %w", err)
+		return nil, nil, fmt.Errorf("SLA board: %w", err)
 	}
 	defer rows.Close()
-	byOwner := map[int64]*SLARow{} // by rep, or by team's key
-	teamKey := map[string]int64{}
-	minutes := map[int64][]float64{}
-	var order []int64
+	byRep, byTeam := &slaTally{}, &slaTally{}
 	for rows.Next() {
 		var owner int64
 		var email, team string
@@ -271,45 +268,56 @@ func SLABoard(ctx context.Context, s *store.Store, p crm.Principal, since, now t
 		var answered, touched sql.NullTime
 		var breached bool
 		if err := rows.Scan(&owner, &email, &team, &assigned, &due, &answered, &touched, &breached); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		// Answered by whichever came first: a recorded first response or
 		// an outbound touch, as the SLA check counts it.
 		if touched.Valid && (!answered.Valid || touched.Time.Before(answered.Time)) {
 			answered = touched
 		}
-		key := owner
-		if byTeam {
-			if key = teamKey[team]; key == 0 {
-				key = int64(len(teamKey) + 1)
-				teamKey[team] = key
-			}
-			owner, email = 0, ""
-		}
-		r := byOwner[key]
-		if r == nil {
-			r = &SLARow{OwnerID: owner, Owner: email, Team: team}
-			byOwner[key] = r
-			order = append(order, key)
-		}
-		r.Leads++
-		if breached {
-			r.Breaches++
-		}
-		if answered.Valid {
-			if !answered.Time.After(due) {
-				r.WithinSLA++
-			}
-			minutes[key] = append(minutes[key], answered.Time.Sub(assigned).Minutes())
-		}
+		byRep.add(fmt.Sprint(owner), SLARow{OwnerID: owner, Owner: email, Team: team}, assigned, due, answered, breached)
+		byTeam.add(team, SLARow{Team: team}, assigned, due, answered, breached)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	out := make([]SLARow, 0, len(order))
-	for _, id := range order {
-		r := byOwner[id]
-		if m := minutes[id]; len(m) > 0 {
+	return byRep.rows(), byTeam.rows(), nil
+}
+
+// slaTally counts SLA rows by a key, in the order keys first come.
+type slaTally struct {
+	order   []string
+	byKey   map[string]*SLARow
+	minutes map[string][]float64
+}
+
+func (t *slaTally) add(key string, first SLARow, assigned, due time.Time, answered sql.NullTime, breached bool) {
+	if t.byKey == nil {
+		t.byKey, t.minutes = map[string]*SLARow{}, map[string][]float64{}
+	}
+	r := t.byKey[key]
+	if r == nil {
+		r = &first
+		t.byKey[key] = r
+		t.order = append(t.order, key)
+	}
+	r.Leads++
+	if breached {
+		r.Breaches++
+	}
+	if answered.Valid {
+		if !answered.Time.After(due) {
+			r.WithinSLA++
+		}
+		t.minutes[key] = append(t.minutes[key], answered.Time.Sub(assigned).Minutes())
+	}
+}
+
+func (t *slaTally) rows() []SLARow {
+	out := make([]SLARow, 0, len(t.order))
+	for _, k := range t.order {
+		r := t.byKey[k]
+		if m := t.minutes[k]; len(m) > 0 {
 			slices.Sort(m)
 			med := m[len(m)/2]
 			if len(m)%2 == 0 {
@@ -319,5 +327,5 @@ func SLABoard(ctx context.Context, s *store.Store, p crm.Principal, since, now t
 		}
 		out = append(out, *r)
 	}
-	return out, nil
+	return out
 }

@@ -64,12 +64,7 @@ func (srv *Server) renderRouting(w http.ResponseWriter, r *http.Request, status 
 		bt.Rows = append(bt.Rows, []export.Cell{export.TextCell(b.BreachedAt.Format("2006-01-02 15:04")), lead, export.TextCell(b.Owner),
 			export.TextCell(b.DueAt.Format("2006-01-02 15:04")), export.TextCell(b.Rule), export.TextCell(b.Alert)})
 	}
-	board, err := routing.SLABoard(r.Context(), srv.store, p, now.AddDate(0, 0, -fairnessDays), now, false)
-	if err != nil {
-		srv.pageError(w, r, err)
-		return
-	}
-	teams, err := routing.SLABoard(r.Context(), srv.store, p, now.AddDate(0, 0, -fairnessDays), now, true)
+	board, teams, err := routing.SLABoard(r.Context(), srv.store, p, now.AddDate(0, 0, -fairnessDays), now)
 	if err != nil {
 		srv.pageError(w, r, err)
 		return
