@@ -21,13 +21,10 @@ type Scorer struct {
 	general *Version
 }
 
-// NewScorer reads the active models and the segments.
+// NewScorer takes the active models and the segments (kept between calls,
+// see definitions) and reads which model is the general one.
 func NewScorer(ctx context.Context, s *store.Store) (*Scorer, error) {
-	vs, err := Active(ctx, s)
-	if err != nil {
-		return nil, err
-	}
-	segs, err := loadSegments(ctx, s.DB())
+	vs, segs, err := definitions(ctx, s)
 	if err != nil {
 		return nil, err
 	}

@@ -252,11 +252,10 @@ func Pools(ctx context.Context, s *store.Store, p crm.Principal, now time.Time) 
 	if err != nil {
 		return nil, err
 	}
-	var st State
-	err = s.WithBulk(ctx, func(b *store.Bulk) error {
-		st, err = LoadState(ctx, b)
-		return err
-	})
+	// Read as it stands, outside a transaction: a page view must not count
+	// as a write (every commit moves the store's version, which the
+	// intake's kept definitions follow).
+	st, err := readState(s.DB().QueryContext(ctx, stateQuery))
 	if err != nil {
 		return nil, err
 	}

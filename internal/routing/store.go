@@ -431,7 +431,13 @@ func AssignUnowned(ctx context.Context, s *store.Store, p crm.Principal, now tim
 
 // LoadState reads every pool's turn order in b's transaction.
 func LoadState(ctx context.Context, b *store.Bulk) (State, error) {
-	rows, err := b.Query(ctx, `SELECT pool, state FROM routing_pool_state`)
+	return readState(b.Query(ctx, stateQuery))
+}
+
+const stateQuery = `SELECT pool, state FROM routing_pool_state`
+
+// readState decodes the turn orders stateQuery returned.
+func readState(rows *sql.Rows, err error) (State, error) {
 	if err != nil {
 		return nil, fmt.Errorf("routing state: %w", err)
 	}
