@@ -365,17 +365,25 @@ func TestAvailability(t *testing.T) {
 	})
 }
 
+// withSLA applies rulesDoc with an SLA on its rule (YAML flow, such as
+// {within: 10m}) to a new organisation, and returns it with its admin.
+func withSLA(t *testing.T, s *store.Store, sla string) (*storetest.Org, crm.Principal) {
+	t.Helper()
+	o := storetest.NewOrg(t, s)
+	admin := storetest.As(o.Admin)
+	doc := strings.Replace(rulesDoc, "{name: all, pool: a}", "{name: all, pool: a, sla: "+sla+"}", 1)
+	if _, err := routing.Apply(context.Background(), s, admin, "r.yaml", []byte(doc), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	return o, admin
+}
+
 // A lead not answered within its rule's SLA is a breach, recorded once and
 // told to the rule's channel; one answered in time is not.
 func TestSLABreach(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
-		o := storetest.NewOrg(t, s)
-		admin := storetest.As(o.Admin)
-		doc := strings.Replace(rulesDoc, "{name: all, pool: a}", "{name: all, pool: a, sla: {within: 10m, alert: sales}}", 1)
-		if _, err := routing.Apply(ctx, s, admin, "r.yaml", []byte(doc), time.Now()); err != nil {
-			t.Fatal(err)
-		}
+		_, admin := withSLA(t, s, "{within: 10m, alert: sales}")
 		bad := strings.Replace(rulesDoc, "{name: all, pool: a}", "{name: all, pool: a, sla: {within: soon}}", 1)
 		if _, err := routing.Apply(ctx, s, admin, "r.yaml", []byte(bad), time.Now()); err == nil || !strings.Contains(err.Error(), "rules[0].sla.within") {
 			t.Errorf("a bad SLA: %v", err)
@@ -435,12 +443,7 @@ func TestSLABreach(t *testing.T) {
 func TestSLAEscalation(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
-		o := storetest.NewOrg(t, s)
-		admin := storetest.As(o.Admin)
-		doc := strings.Replace(rulesDoc, "{name: all, pool: a}", "{name: all, pool: a, sla: {within: 10m, escalate_after: 30m}}", 1)
-		if _, err := routing.Apply(ctx, s, admin, "r.yaml", []byte(doc), time.Now()); err != nil {
-			t.Fatal(err)
-		}
+		_, admin := withSLA(t, s, "{within: 10m, escalate_after: 30m}")
 		bad := strings.Replace(rulesDoc, "{name: all, pool: a}", "{name: all, pool: a, sla: {within: 10m, escalate_after: 5m}}", 1)
 		if _, err := routing.Apply(ctx, s, admin, "r.yaml", []byte(bad), time.Now()); err == nil || !strings.Contains(err.Error(), "sla.escalate_after") {
 			t.Errorf("escalating before the SLA: %v", err)
@@ -476,12 +479,7 @@ func TestSLAEscalation(t *testing.T) {
 func TestSLAAnsweredByActivity(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
-		o := storetest.NewOrg(t, s)
-		admin := storetest.As(o.Admin)
-		doc := strings.Replace(rulesDoc, "{name: all, pool: a}", "{name: all, pool: a, sla: {within: 10m, escalate_after: 30m}}", 1)
-		if _, err := routing.Apply(ctx, s, admin, "r.yaml", []byte(doc), time.Now()); err != nil {
-			t.Fatal(err)
-		}
+		_, admin := withSLA(t, s, "{within: 10m, escalate_after: 30m}")
 		now := time.Now().UTC().Truncate(time.Second)
 		id := newLeads(t, s, 1)[0]
 		a, err := routing.Assign(ctx, s, admin, id, now)
@@ -508,12 +506,7 @@ func TestSLAAnsweredByActivity(t *testing.T) {
 func TestSLAWarning(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
-		o := storetest.NewOrg(t, s)
-		admin := storetest.As(o.Admin)
-		doc := strings.Replace(rulesDoc, "{name: all, pool: a}", "{name: all, pool: a, sla: {within: 10m, warn_before: 3m, alert: sales}}", 1)
-		if _, err := routing.Apply(ctx, s, admin, "r.yaml", []byte(doc), time.Now()); err != nil {
-			t.Fatal(err)
-		}
+		_, admin := withSLA(t, s, "{within: 10m, warn_before: 3m, alert: sales}")
 		now := time.Now().UTC().Truncate(time.Second)
 		ids := newLeads(t, s, 3)
 		for _, id := range ids {
