@@ -32,6 +32,13 @@ func TestDemoRoutingEverySeed(t *testing.T) {
 		if recent == 0 || routed != recent || early != 0 {
 			t.Errorf("seed %d: %d of %d recent leads routed, %d not at their arrival", seed, routed, recent, early)
 		}
+		// Their breaches are recorded, and the ones under an alerting rule told.
+		var breaches, alerts int
+		storetest.Must(t, s.DB().QueryRow(`SELECT COUNT(*) FROM lead_assignments WHERE sla_breached_at IS NOT NULL`).Scan(&breaches))
+		storetest.Must(t, s.DB().QueryRow(`SELECT COUNT(*) FROM jobs WHERE payload LIKE '%lead.sla_breach%'`).Scan(&alerts))
+		if breaches == 0 || alerts == 0 || alerts > breaches {
+			t.Errorf("seed %d: %d breaches, %d breach alerts", seed, breaches, alerts)
+		}
 		emp := int64(5000)
 		l := crm.Lead{LastName: "Big", Company: "Not An Account Inc", Employees: &emp, Status: crm.LeadNew, CreatedAt: now}
 		storetest.Must(t, s.Leads.Create(ctx, crm.System, &l))
