@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/quarterdeck/quarterdeck/internal/crm"
@@ -41,6 +43,65 @@ type Job struct {
 	LastError string
 	CreatedAt time.Time
 	UpdatedAt time.Time
+
+	// What the handler asked to commit with the attempt's outcome (Append,
+	// Then); reset when an attempt starts.
+	writes  []write
+	then    []Job
+	invalid error // the first bad Append or Then
+}
+
+// write is a row to insert with a job's outcome.
+type write struct {
+	table   string
+	columns []string
+	row     []any
+}
+
+// Append asks for a row (values in the order of columns) to be inserted into
+// table in the transaction that records this attempt's outcome, whatever the
+// outcome is (done, a retry, failed, dead, or back to the queue when the
+// worker stops): the row exists exactly when the outcome does, so a log of
+// attempts neither misses one nor has one twice. Rows are dropped with the
+// outcome when the job's lease was lost (another worker runs it again). If
+// they cannot be written (a constraint they violate), the outcome is recorded
+// without them as a failed attempt: a job the handler finished is retried
+// (dead after its last attempt) with the write's error as its last error; an
+// attempt that had failed keeps its outcome, the write's error added to its
+// own. A row of the wrong width fails the attempt permanently.
+// Call Append and Then from the handler, not from goroutines it leaves
+// running.
+func (j *Job) Append(table string, columns []string, row []any) {
+	if len(row) != len(columns) {
+		j.fail(fmt.Errorf("job %d (%s): append to %s: %d values for %d columns", j.ID, j.Kind, table, len(row), len(columns)))
+		return
+	}
+	j.writes = append(j.writes, write{table, slices.Clone(columns), slices.Clone(row)})
+}
+
+// Then asks for next to be enqueued (as by EnqueueBatch: idempotent by its
+// key) in the transaction that records this attempt's outcome, only when the
+// handler returns nil: a follow-up exists exactly when the work it follows is
+// done. On any other outcome (a retry, failed, dead, interrupted) it is
+// dropped, and the next attempt asks again; it is dropped too when the
+// job's lease was lost. A follow-up that cannot be enqueued fails the attempt
+// as a row that cannot be written does (see Append); an invalid one fails
+// it permanently.
+func (j *Job) Then(next Job) {
+	if err := check(&next); err != nil {
+		j.fail(fmt.Errorf("job %d (%s): follow-up job: %w", j.ID, j.Kind, err))
+		return
+	}
+	j.then = append(j.then, next)
+}
+
+// fail remembers a bad Append or Then: the attempt fails permanently (it
+// is a bug in the handler, which retrying does not fix) unless the handler
+// returned an error of its own.
+func (j *Job) fail(err error) {
+	if j.invalid == nil {
+		j.invalid = err
+	}
 }
 
 // Decode unmarshals the job's payload into v.
@@ -85,45 +146,157 @@ func Enqueue(ctx context.Context, s *store.Store, j Job) (id int64, created bool
 // EnqueueIn stores j inside the caller's transaction, so that the job exists
 // exactly when the write that caused it commits.
 func EnqueueIn(ctx context.Context, b *store.Bulk, j Job) (id int64, created bool, err error) {
+	ids, made, err := EnqueueBatch(ctx, b, []Job{j})
+	if err != nil {
+		return 0, false, err
+	}
+	return ids[0], made[0], nil
+}
+
+// enqueueChunk bounds the jobs of one INSERT: 6 parameters a job, far
+// under PostgreSQL's 65,535 a statement.
+const enqueueChunk = 500
+
+// EnqueueBatch stores js inside the caller's transaction as EnqueueIn does
+// each of them, with a few multi-row statements: ids[i] and created[i] are
+// those of js[i]. A job whose key exists gets that job's id and created
+// false; a key repeated in js is one job, created (when new) by its first
+// occurrence. An invalid job fails the call before anything is written.
+func EnqueueBatch(ctx context.Context, b *store.Bulk, js []Job) (ids []int64, created []bool, err error) {
+	if len(js) == 0 {
+		return nil, nil, nil
+	}
+	js = slices.Clone(js) // check fills in defaults
+	for i := range js {
+		if err := check(&js[i]); err != nil {
+			if len(js) > 1 {
+				err = fmt.Errorf("job %d of %d: %w", i+1, len(js), err)
+			}
+			return nil, nil, err
+		}
+	}
+	first, err := b.AllocIDs(ctx, len(js))
+	if err != nil {
+		return nil, nil, err
+	}
+	ids, created = make([]int64, len(js)), make([]bool, len(js))
+	keys := make([]string, len(js))
+	firstOf := map[string]int{} // key → index of its first job in js
+	var unique []int            // indexes of the jobs to insert
+	for i, j := range js {
+		ids[i] = first + int64(i)
+		keys[i] = j.Key
+		if keys[i] == "" {
+			keys[i] = fmt.Sprintf("%s#%d", j.Kind, ids[i])
+		}
+		if _, dup := firstOf[keys[i]]; !dup {
+			firstOf[keys[i]] = i
+			unique = append(unique, i)
+		}
+	}
+	now := time.Now().UTC()
+	for len(unique) > 0 {
+		chunk := unique[:min(enqueueChunk, len(unique))]
+		unique = unique[len(chunk):]
+		if err := insertJobs(ctx, b, js, ids, keys, created, chunk, now); err != nil {
+			return nil, nil, err
+		}
+	}
+	for i, k := range keys {
+		if f := firstOf[k]; f != i {
+			ids[i], created[i] = ids[f], false
+		}
+	}
+	return ids, created, nil
+}
+
+// check validates j and fills in its defaults.
+func check(j *Job) error {
 	if j.Kind == "" {
-		return 0, false, crm.Invalid("job", "kind", "is required")
+		return crm.Invalid("job", "kind", "is required")
 	}
 	if j.Payload == "" {
 		j.Payload = "{}"
 	} else if !json.Valid([]byte(j.Payload)) {
-		return 0, false, crm.Invalid("job", "payload", "is not valid JSON")
+		return crm.Invalid("job", "payload", "is not valid JSON")
 	}
 	if j.MaxAttempts < 0 {
-		return 0, false, crm.Invalid("job", "max_attempts", "must not be negative")
+		return crm.Invalid("job", "max_attempts", "must not be negative")
 	}
-	now := time.Now().UTC()
-	runAt := j.RunAt.UTC()
-	if j.RunAt.IsZero() {
-		runAt = now
+	return nil
+}
+
+// insertJobs inserts the jobs js[i] for i in chunk, with the ids and keys
+// given, skipping keys that exist; then ids[i] is the job of its key and
+// created[i] says whether it is the one inserted.
+func insertJobs(ctx context.Context, b *store.Bulk, js []Job, ids []int64, keys []string, created []bool, chunk []int, now time.Time) error {
+	what := fmt.Sprintf("%d jobs", len(chunk))
+	if len(chunk) == 1 {
+		what = "a " + js[chunk[0]].Kind + " job"
 	}
-	newID, err := b.AllocIDs(ctx, 1)
+	var q strings.Builder
+	q.WriteString(`INSERT INTO jobs (id, kind, payload, idem_key, state, attempts, max_attempts, run_at, last_error, created_at, updated_at) VALUES `)
+	args := []any{now}
+	for n, i := range chunk {
+		if n > 0 {
+			q.WriteString(", ")
+		}
+		p := len(args) + 1
+		fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, 'queued', 0, $%d, $%d, '', $1, $1)", p, p+1, p+2, p+3, p+4, p+5)
+		runAt := js[i].RunAt.UTC()
+		if js[i].RunAt.IsZero() {
+			runAt = now
+		}
+		args = append(args, ids[i], js[i].Kind, js[i].Payload, keys[i], js[i].MaxAttempts, runAt)
+	}
+	q.WriteString(` ON CONFLICT (idem_key) DO NOTHING`)
+	res, err := b.Exec(ctx, q.String(), args...)
 	if err != nil {
-		return 0, false, err
+		return fmt.Errorf("enqueue %s: %w", what, err)
 	}
-	key := j.Key
-	if key == "" {
-		key = fmt.Sprintf("%s#%d", j.Kind, newID)
-	}
-	res, err := b.Exec(ctx, `INSERT INTO jobs (id, kind, payload, idem_key, state, attempts, max_attempts, run_at, last_error, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, 'queued', 0, $5, $6, '', $7, $7) ON CONFLICT (idem_key) DO NOTHING`,
-		newID, j.Kind, j.Payload, key, j.MaxAttempts, runAt, now)
+	n, err := res.RowsAffected()
 	if err != nil {
-		return 0, false, fmt.Errorf("enqueue %s job: %w", j.Kind, err)
+		return fmt.Errorf("enqueue %s: %w", what, err)
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return 0, false, fmt.Errorf("enqueue %s job: %w", j.Kind, err)
-	} else if n == 1 {
-		return newID, true, nil
+	if int(n) == len(chunk) {
+		for _, i := range chunk {
+			created[i] = true
+		}
+		return nil
 	}
-	if err := b.QueryRow(ctx, `SELECT id FROM jobs WHERE idem_key = $1`, key).Scan(&id); err != nil {
-		return 0, false, fmt.Errorf("enqueue %s job: find the job of key %q: %w", j.Kind, key, err)
+	// Some keys existed: find their jobs.
+	args = args[:0]
+	marks := make([]string, len(chunk))
+	for n, i := range chunk {
+		args = append(args, keys[i])
+		marks[n] = fmt.Sprintf("$%d", n+1)
 	}
-	return id, false, nil
+	rows, err := b.Query(ctx, `SELECT id, idem_key FROM jobs WHERE idem_key IN (`+strings.Join(marks, ", ")+`)`, args...)
+	if err != nil {
+		return fmt.Errorf("enqueue %s: find the jobs of their keys: %w", what, err)
+	}
+	defer rows.Close()
+	byKey := make(map[string]int64, len(chunk))
+	for rows.Next() {
+		var id int64
+		var key string
+		if err := rows.Scan(&id, &key); err != nil {
+			return fmt.Errorf("enqueue %s: find the jobs of their keys: %w", what, err)
+		}
+		byKey[key] = id
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("enqueue %s: find the jobs of their keys: %w", what, err)
+	}
+	for _, i := range chunk {
+		id, ok := byKey[keys[i]]
+		if !ok {
+			return fmt.Errorf("enqueue %s: no job of key %q", what, keys[i])
+		}
+		created[i] = id == ids[i]
+		ids[i] = id
+	}
+	return nil
 }
 
 func lookupKey(ctx context.Context, db *sql.DB, key string) (int64, bool, error) {

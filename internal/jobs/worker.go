@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -101,9 +100,14 @@ func (w *Worker) Wake() {
 // A job interrupted by the end of ctx goes back to the queue without
 // counting the attempt.
 func (w *Worker) Run(ctx context.Context) {
+	f := w.startFlusher()
+	defer f.stop()
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	slots := make(chan struct{}, w.opts.Concurrency)
+	// freed says a slot came free: with every slot taken, the loop waits
+	// for one instead of the next poll.
+	freed := make(chan struct{}, 1)
 	for ctx.Err() == nil {
 		free := cap(slots) - len(slots)
 		var claimed []*Job
@@ -115,27 +119,38 @@ func (w *Worker) Run(ctx context.Context) {
 		}
 		for _, j := range claimed {
 			slots <- struct{}{}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer func() { <-slots }()
-				w.run(ctx, j)
-			}()
+			f.begin()
+			wg.Go(func() {
+				w.run(ctx, f, j) // returns once the outcome is committed
+				<-slots
+				select {
+				case freed <- struct{}{}:
+				default:
+				}
+			})
 		}
 		if free > 0 && len(claimed) == free {
 			continue // there may be more due
 		}
+		var slot <-chan struct{}
+		if free == 0 {
+			slot = freed
+		}
 		select {
 		case <-ctx.Done():
 		case <-w.wake:
+		case <-slot:
 		case <-time.After(w.opts.Poll):
 		}
 	}
 }
 
 // RunDue claims and runs the jobs due now, Concurrency at a time, until none
-// is due, and returns how many ran (for commands and tests).
+// is due (follow-ups that jobs enqueue with Then included), and returns how
+// many ran (for commands and tests) once their outcomes are committed.
 func (w *Worker) RunDue(ctx context.Context) (int, error) {
+	f := w.startFlusher()
+	defer f.stop()
 	total := 0
 	for {
 		claimed, err := w.claim(ctx, w.opts.Concurrency)
@@ -147,7 +162,8 @@ func (w *Worker) RunDue(ctx context.Context) (int, error) {
 		}
 		var wg sync.WaitGroup
 		for _, j := range claimed {
-			wg.Go(func() { w.run(ctx, j) })
+			f.begin()
+			wg.Go(func() { w.run(ctx, f, j) })
 		}
 		wg.Wait()
 		total += len(claimed)
@@ -191,7 +207,13 @@ func (w *Worker) claim(ctx context.Context, n int) ([]*Job, error) {
 		args = append(args, k)
 		marks[i] = fmt.Sprintf("$%d", len(args))
 	}
-	rows, err := w.s.DB().QueryContext(ctx, `UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_by = $1, locked_until = $2, updated_at = $3
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	// Not cancelled half way: jobs marked but not read back would stay
+	// running until their lease ran out. Run gives the attempt of a job
+	// claimed as it stops back (the handler sees ctx ended).
+	rows, err := w.s.DB().QueryContext(context.WithoutCancel(ctx), `UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_by = $1, locked_until = $2, updated_at = $3
 		WHERE id IN (SELECT id FROM jobs
 			WHERE kind IN (`+strings.Join(marks, ", ")+`)
 			  AND ((state = 'queued' AND run_at <= $3) OR (state = 'running' AND locked_until <= $3))
@@ -218,9 +240,10 @@ func (w *Worker) claim(ctx context.Context, n int) ([]*Job, error) {
 	return out, nil
 }
 
-// run runs one claimed job, renewing its lease while it runs, and records
-// the outcome.
-func (w *Worker) run(ctx context.Context, j *Job) {
+// run runs one claimed job, renewing its lease while it runs, and hands the
+// outcome to f; it returns once the outcome is committed.
+func (w *Worker) run(ctx context.Context, f *flusher, j *Job) {
+	j.writes, j.then, j.invalid = nil, nil, nil
 	runCtx, stop := context.WithCancel(ctx)
 	renewed := make(chan struct{})
 	go func() {
@@ -228,24 +251,43 @@ func (w *Worker) run(ctx context.Context, j *Job) {
 		w.renew(runCtx, j)
 	}()
 	err := w.call(runCtx, j)
+	if err == nil && j.invalid != nil {
+		err = Permanent(j.invalid)
+	}
 	stop()
 	<-renewed
+	f.record(w.outcome(j, err, ctx.Err() != nil))
+}
 
-	bg := context.WithoutCancel(ctx)
+// outcome is what an attempt that ended with err makes of j; stopping says
+// the worker is shutting down.
+func (w *Worker) outcome(j *Job, err error, stopping bool) *outcome {
 	now := w.opts.Now().UTC()
+	o := &outcome{j: j, state: Queued, runAt: now}
 	switch {
 	case err == nil:
-		w.finish(bg, j, Done, now, "", 0)
-	case ctx.Err() != nil:
-		// Shutting down: back to the queue, this attempt not counted.
-		w.finish(bg, j, Queued, now, "interrupted: "+err.Error(), 1)
+		o.state, o.then = Done, true
+	case stopping:
+		// Back to the queue, this attempt not counted.
+		o.lastErr, o.uncount = "interrupted: "+err.Error(), 1
 	case IsPermanent(err):
-		w.finish(bg, j, Failed, now, err.Error(), 0)
+		o.state, o.lastErr = Failed, err.Error()
 	case j.Attempts >= j.MaxAttempts:
-		w.finish(bg, j, Dead, now, err.Error(), 0)
+		o.state, o.lastErr = Dead, err.Error()
 	default:
-		w.finish(bg, j, Queued, now.Add(w.delay(j.Attempts, err)), err.Error(), 0)
+		o.runAt, o.lastErr = now.Add(w.delay(j.Attempts, err)), err.Error()
 	}
+	o.lastErr = clip(o.lastErr)
+	return o
+}
+
+// clip bounds an error kept in the table, as valid UTF-8 (PostgreSQL refuses
+// anything else, and a receiver's reply may be cut in the middle of a rune).
+func clip(msg string) string {
+	if len(msg) > 2000 {
+		msg = msg[:2000]
+	}
+	return strings.ToValidUTF8(msg, "")
 }
 
 func (w *Worker) call(ctx context.Context, j *Job) (err error) {
@@ -274,36 +316,6 @@ func (w *Worker) renew(ctx context.Context, j *Job) {
 				w.opts.Log.Warn("renew job lease", "job", j.ID, "kind", j.Kind, "err", err)
 			}
 		}
-	}
-}
-
-// finish records the outcome of the attempt, unless the lease was lost and
-// another worker has claimed the job since.
-func (w *Worker) finish(ctx context.Context, j *Job, state string, runAt time.Time, lastErr string, uncount int) {
-	if len(lastErr) > 2000 {
-		lastErr = lastErr[:2000]
-	}
-	var err error
-	for try := range 5 {
-		var res sql.Result
-		res, err = w.s.DB().ExecContext(ctx, `UPDATE jobs SET state = $1, run_at = $2, last_error = $3, locked_by = NULL, locked_until = NULL,
-			updated_at = $4, attempts = attempts - $5 WHERE id = $6 AND locked_by = $7 AND attempts = $8`,
-			state, runAt, lastErr, w.opts.Now().UTC(), uncount, j.ID, w.opts.ID, j.Attempts)
-		if err == nil {
-			if n, _ := res.RowsAffected(); n == 0 {
-				w.opts.Log.Warn("job lease lost before it finished; another worker owns it now", "job", j.ID, "kind", j.Kind, "state", state)
-			}
-			break
-		}
-		// DuckDB aborts a write that conflicts with a concurrent one: try again.
-		time.Sleep(time.Duration(try+1) * 10 * time.Millisecond)
-	}
-	if err != nil {
-		w.opts.Log.Error("record job outcome", "job", j.ID, "kind", j.Kind, "state", state, "err", err)
-		return
-	}
-	if state == Dead || state == Failed {
-		w.opts.Log.Warn("job gave up", "job", j.ID, "kind", j.Kind, "state", state, "attempts", j.Attempts, "err", lastErr)
 	}
 }
 
