@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -52,15 +53,21 @@ type deliverer struct {
 	opts     Options
 }
 
-// Register makes w deliver notifications to channels.
-func Register(w *jobs.Worker, s *store.Store, channels []Channel, opts Options) error {
+// Deliverer sends messages to the configured channels, one logged attempt
+// at a time. The queue's notify.deliver jobs use it, and so do other
+// packages' jobs that call out as one of their steps (automation), so there
+// is one delivery and one delivery log.
+type Deliverer struct{ d *deliverer }
+
+// NewDeliverer checks the channels and makes their deliverer.
+func NewDeliverer(s *store.Store, channels []Channel, opts Options) (*Deliverer, error) {
 	d := &deliverer{s: s, channels: map[string]Channel{}, opts: opts}
 	for _, c := range channels {
 		if err := c.Validate(); err != nil {
-			return err
+			return nil, err
 		}
 		if _, dup := d.channels[c.Name]; dup {
-			return fmt.Errorf("notification channel %q is defined twice", c.Name)
+			return nil, fmt.Errorf("notification channel %q is defined twice", c.Name)
 		}
 		d.channels[c.Name] = c
 	}
@@ -78,9 +85,42 @@ func Register(w *jobs.Worker, s *store.Store, channels []Channel, opts Options) 
 	if d.opts.Log == nil {
 		d.opts.Log = slog.Default()
 	}
-	w.Handle(Kind, d.deliver)
+	return &Deliverer{d}, nil
+}
+
+// Channels names the configured channels, sorted.
+func (dl *Deliverer) Channels() []string {
+	names := make([]string, 0, len(dl.d.channels))
+	for n := range dl.d.channels {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// Deliver makes attempt j.Attempts of delivering m, as delivery j.ID, and
+// logs it. The error says what the queue should do: nil (delivered), one
+// marked jobs.Permanent (refused: do not retry), jobs.RetryAfter or any
+// other (try again later).
+func (dl *Deliverer) Deliver(ctx context.Context, j *jobs.Job, m Message) error {
+	if err := m.validate(); err != nil {
+		return jobs.Permanent(err)
+	}
+	return dl.d.send(ctx, j, m)
+}
+
+// Register makes w deliver notifications to channels.
+func Register(w *jobs.Worker, s *store.Store, channels []Channel, opts Options) error {
+	dl, err := NewDeliverer(s, channels, opts)
+	if err != nil {
+		return err
+	}
+	RegisterDeliverer(w, dl)
 	return nil
 }
+
+// RegisterDeliverer makes w deliver queued notifications with dl.
+func RegisterDeliverer(w *jobs.Worker, dl *Deliverer) { w.Handle(Kind, dl.d.deliver) }
 
 // deliver makes one attempt and logs it.
 func (d *deliverer) deliver(ctx context.Context, j *jobs.Job) error {
@@ -91,6 +131,11 @@ func (d *deliverer) deliver(ctx context.Context, j *jobs.Job) error {
 	if err := dec.Decode(&m); err != nil {
 		return jobs.Permanent(fmt.Errorf("delivery %d: decode the message: %w", j.ID, err))
 	}
+	return d.send(ctx, j, m)
+}
+
+// send makes one attempt and logs it.
+func (d *deliverer) send(ctx context.Context, j *jobs.Job, m Message) error {
 	start := d.opts.Now()
 	status, err := d.attempt(ctx, j, m)
 	outcome := Delivered

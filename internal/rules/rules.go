@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/vm"
 )
 
@@ -62,7 +63,7 @@ func Compile(src string, fields Fields) (*Condition, error) {
 	if src == "" {
 		return nil, fmt.Errorf("the expression is empty")
 	}
-	prog, err := expr.Compile(src, expr.Env(sampleEnv(fields)), expr.AsBool(),
+	prog, err := expr.Compile(src, expr.Env(sampleEnv(fields)), expr.AsBool(), expr.Patch(dotted{fields}),
 		expr.Function("days_since", func(args ...any) (any, error) {
 			t, _ := args[0].(time.Time)
 			return daysSince(t), nil
@@ -256,13 +257,48 @@ func (t Test) Compile(fields Fields) (*Condition, error) {
 	return &Condition{Source: src, match: match}, nil
 }
 
+// dotted lets a record name its fields after the object they belong to
+// ("opportunity.amount", "account.segment", as automation's records do):
+// expr reads opportunity.amount as member amount of opportunity, so the
+// member access is folded into one identifier when the whole name is a
+// field, and type-checked as that field.
+type dotted struct{ fields Fields }
+
+func (d dotted) Visit(node *ast.Node) {
+	m, ok := (*node).(*ast.MemberNode)
+	if !ok {
+		return
+	}
+	prop, ok := m.Property.(*ast.StringNode)
+	if !ok {
+		return
+	}
+	base := ""
+	switch n := m.Node.(type) {
+	case *ast.IdentifierNode:
+		base = n.Value
+	default:
+		return
+	}
+	name := base + "." + prop.Value
+	if _, ok := d.fields[name]; ok {
+		ast.Patch(node, &ast.IdentifierNode{Value: name})
+	}
+}
+
 // resolve splits "custom.tags" into the map field and its key and checks
-// the field exists.
+// the field exists. A field may itself be dotted ("account.segment"), and a
+// map field's key follows its name ("lead.custom.tags").
 func resolve(field string, fields Fields) (name, key string, kind Kind, err error) {
 	if field == "" {
 		return "", "", 0, fmt.Errorf("name the field the rule tests")
 	}
-	name, key, _ = strings.Cut(field, ".")
+	name, key = field, ""
+	if _, whole := fields[field]; !whole {
+		if i := strings.LastIndexByte(field, '.'); i > 0 {
+			name, key = field[:i], field[i+1:]
+		}
+	}
 	kind, ok := fields[name]
 	if !ok {
 		return "", "", 0, fmt.Errorf("unknown field %q (known: %s)", name, strings.Join(Names(fields), ", "))

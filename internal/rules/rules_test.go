@@ -123,3 +123,40 @@ func FuzzCompile(f *testing.F) {
 		c.Match(Record{}) // nor on an empty one
 	})
 }
+
+// Records that name fields after their object ("opportunity.amount") are
+// written the natural way in expressions and structured tests, and a
+// misspelt member is refused when compiled.
+func TestDottedFields(t *testing.T) {
+	fields := Fields{"opportunity.amount": Number, "account.segment": Text, "lead.custom": Map}
+	rec := Record{"opportunity.amount": 60000.0, "account.segment": "enterprise", "lead.custom": map[string]any{"tier": "gold"}}
+	for _, tc := range []struct {
+		src  string
+		want bool
+	}{
+		{`opportunity.amount > 50000 and account.segment == "enterprise"`, true},
+		{`opportunity.amount > 50000 and account.segment == "smb"`, false},
+		{`lead.custom.tier == "gold"`, true},
+		{`"a.b" == "a.b"`, true},
+	} {
+		c, err := Compile(tc.src, fields)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.src, err)
+		}
+		if got := c.Match(rec); got != tc.want {
+			t.Errorf("%s = %v, want %v", tc.src, got, tc.want)
+		}
+	}
+	for _, bad := range []string{`opportunity.amout > 5`, `account.segment > 5`} {
+		if _, err := Compile(bad, fields); err == nil {
+			t.Errorf("%s compiled", bad)
+		}
+	}
+	c, err := Test{Field: "lead.custom.tier", Equals: "Gold"}.Compile(fields)
+	if err != nil || !c.Match(rec) {
+		t.Errorf("structured test on a dotted map field: %v", err)
+	}
+	if _, err := (Test{Field: "account.segmnt", Equals: "x"}).Compile(fields); err == nil {
+		t.Error("an unknown dotted field compiled")
+	}
+}

@@ -58,6 +58,7 @@ func (r *Repo[T]) InsertNew(ctx context.Context, b *Bulk, p crm.Principal, vs []
 		return r.writeError("create", err)
 	}
 	audits := make([][]any, len(vs))
+	ids, afters := make([]int64, len(vs)), make([]string, len(vs))
 	at, actor := r.s.now(), actorOf(p)
 	for i, v := range vs {
 		if r.after != nil {
@@ -65,9 +66,17 @@ func (r *Repo[T]) InsertNew(ctx context.Context, b *Bulk, p crm.Principal, vs []
 				return err
 			}
 		}
-		audits[i] = []any{first + int64(i), at, actor, "create", r.entity, idOf(v), "", auditJSON(v)}
+		ids[i], afters[i] = idOf(v), auditJSON(v)
+		audits[i] = []any{first + int64(i), at, actor, "create", r.entity, ids[i], "", afters[i]}
 	}
-	return b.InsertRows(ctx, "audit_log", auditColumns, audits)
+	if err := b.InsertRows(ctx, "audit_log", auditColumns, audits); err != nil {
+		return err
+	}
+	changes, err := r.s.changeRows(ctx, b.conn, actor, r.entity, ids, afters, at)
+	if err != nil || changes == nil {
+		return err
+	}
+	return b.InsertRows(ctx, "change_events", ChangeEventColumns, changes)
 }
 
 // InsertRows writes rows (values in the order of columns) in the bulk

@@ -263,7 +263,13 @@ func (r *Repo[T]) Create(ctx context.Context, p crm.Principal, v *T) error {
 	return r.s.inTx(ctx, func(tx *sql.Tx) error { return r.create(ctx, tx, p, v) })
 }
 
-func (r *Repo[T]) create(ctx context.Context, tx *sql.Tx, p crm.Principal, v *T) error {
+// CreateIn is Create inside b's transaction, for work that must commit
+// together with the record (an automation step and its log).
+func (r *Repo[T]) CreateIn(ctx context.Context, b *Bulk, p crm.Principal, v *T) error {
+	return r.create(ctx, b.conn, p, v)
+}
+
+func (r *Repo[T]) create(ctx context.Context, tx querier, p crm.Principal, v *T) error {
 	if !r.mayWrite(p) {
 		return fmt.Errorf("create %s: %w", r.entity, crm.ErrForbidden)
 	}
@@ -300,46 +306,60 @@ func (r *Repo[T]) Update(ctx context.Context, p crm.Principal, id int64, change 
 	defer r.written()
 	var out *T
 	err := r.s.inTx(ctx, func(tx *sql.Tx) error {
-		old, err := r.get(ctx, tx, p, id)
-		if err != nil {
-			return err
-		}
-		v := new(T)
-		*v = *old
-		if err := change(v); err != nil {
-			return err
-		}
-		setID(v, id)
-		if err := r.check(ctx, tx, p, old, v); err != nil {
-			return err
-		}
-		if err := r.checkOwner(ctx, p, old, v); err != nil {
-			return err
-		}
-		cols := fieldsOf(reflect.TypeOf(*v)).columns
-		sets := make([]string, 0, len(cols))
-		args := make([]any, 0, len(cols)+1)
-		for i, val := range values(v) {
-			if cols[i] == "id" {
-				continue
-			}
-			args = append(args, val)
-			sets = append(sets, fmt.Sprintf("%s = $%d", cols[i], len(args)))
-		}
-		args = append(args, id)
-		query := "UPDATE " + r.table + " SET " + strings.Join(sets, ", ") + fmt.Sprintf(" WHERE id = $%d", len(args))
-		if _, err := tx.ExecContext(ctx, query, args...); err != nil {
-			return r.writeError("update", err)
-		}
-		if r.after != nil {
-			if err := r.after(ctx, tx, p, old, v); err != nil {
-				return err
-			}
-		}
-		out = v
-		return r.s.audit(ctx, tx, p, "update", r.entity, id, old, v)
+		var err error
+		out, err = r.update(ctx, tx, p, id, change)
+		return err
 	})
 	return out, err
+}
+
+// UpdateIn is Update inside b's transaction.
+func (r *Repo[T]) UpdateIn(ctx context.Context, b *Bulk, p crm.Principal, id int64, change func(v *T) error) (*T, error) {
+	if !r.mayWrite(p) {
+		return nil, fmt.Errorf("update %s: %w", r.entity, crm.ErrForbidden)
+	}
+	defer r.written()
+	return r.update(ctx, b.conn, p, id, change)
+}
+
+func (r *Repo[T]) update(ctx context.Context, tx querier, p crm.Principal, id int64, change func(v *T) error) (*T, error) {
+	old, err := r.get(ctx, tx, p, id)
+	if err != nil {
+		return nil, err
+	}
+	v := new(T)
+	*v = *old
+	if err := change(v); err != nil {
+		return nil, err
+	}
+	setID(v, id)
+	if err := r.check(ctx, tx, p, old, v); err != nil {
+		return nil, err
+	}
+	if err := r.checkOwner(ctx, p, old, v); err != nil {
+		return nil, err
+	}
+	cols := fieldsOf(reflect.TypeOf(*v)).columns
+	sets := make([]string, 0, len(cols))
+	args := make([]any, 0, len(cols)+1)
+	for i, val := range values(v) {
+		if cols[i] == "id" {
+			continue
+		}
+		args = append(args, val)
+		sets = append(sets, fmt.Sprintf("%s = $%d", cols[i], len(args)))
+	}
+	args = append(args, id)
+	query := "UPDATE " + r.table + " SET " + strings.Join(sets, ", ") + fmt.Sprintf(" WHERE id = $%d", len(args))
+	if _, err := tx.ExecContext(ctx, query, args...); err != nil {
+		return nil, r.writeError("update", err)
+	}
+	if r.after != nil {
+		if err := r.after(ctx, tx, p, old, v); err != nil {
+			return nil, err
+		}
+	}
+	return v, r.s.audit(ctx, tx, p, "update", r.entity, id, old, v)
 }
 
 // written forgets what a write may have made stale outside the database.
@@ -384,12 +404,13 @@ func (s *Store) audit(ctx context.Context, q querier, p crm.Principal, action, e
 	if err != nil {
 		return err
 	}
+	at, actor, beforeJSON, afterJSON := s.now(), actorOf(p), auditJSON(before), auditJSON(after)
 	_, err = q.ExecContext(ctx, `INSERT INTO audit_log (`+columnList(auditColumns)+`) VALUES (`+bindParams(1, len(auditColumns))+`)`,
-		auditID, s.now(), actorOf(p), action, entity, id, auditJSON(before), auditJSON(after))
+		auditID, at, actor, action, entity, id, beforeJSON, afterJSON)
 	if err != nil {
 		return fmt.Errorf("write audit log: %w", err)
 	}
-	return nil
+	return s.change(ctx, q, actor, action, entity, id, beforeJSON, afterJSON, at)
 }
 
 // AuditLog lists audit entries, newest first, for ops and admin.

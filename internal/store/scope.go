@@ -138,3 +138,17 @@ func inList(column string, ids []int64) string {
 	}
 	return column + " IN (" + strings.Join(parts, ",") + ")"
 }
+
+// VisibleUsers are the users whose records p sees: nil for everyone (ops and
+// admin), p alone for a rep, the manager's hierarchy for a manager. A viewer
+// sees no records: ErrForbidden.
+func (s *Store) VisibleUsers(ctx context.Context, p crm.Principal) ([]int64, error) {
+	if p.Role == crm.RoleViewer || !p.Role.Valid() {
+		return nil, crm.ErrForbidden
+	}
+	sc, err := s.scopeOf(ctx, p)
+	if err != nil || sc.all {
+		return nil, err
+	}
+	return append([]int64{}, sc.users...), nil
+}

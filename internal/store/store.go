@@ -30,6 +30,7 @@ type Store struct {
 	tokens  sync.Map      // resolved API tokens: hash → tokenEntry
 	stop    chan struct{} // stops checkpointWhenIdle (DuckDB files)
 	closing sync.Once
+	watch   watchCache // the entities whose writes produce change events
 
 	Teams         *Repo[crm.Team]
 	Users         *Repo[crm.User]
