@@ -72,7 +72,7 @@ then the flags.`,
 	pf.Bool("quiet", false, "print only results and errors")
 
 	root.AddCommand(c.demoCommand(), c.serveCommand(), c.importCommand(), c.qualityCommand(), c.kpiCommand(),
-		c.forecastCommand(), c.snapshotCommand(), c.leadsCommand(), c.notifyCommand(), c.migrateCommand(), c.usersCommand(), c.versionCommand())
+		c.forecastCommand(), c.snapshotCommand(), c.leadsCommand(), c.automationCommand(), c.notifyCommand(), c.migrateCommand(), c.usersCommand(), c.versionCommand())
 	return root
 }
 

@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/quarterdeck/quarterdeck/internal/automation"
 	"github.com/quarterdeck/quarterdeck/internal/crm"
 	"github.com/quarterdeck/quarterdeck/internal/forecast"
 	"github.com/quarterdeck/quarterdeck/internal/jobs"
@@ -55,23 +56,29 @@ create the first admin; they are ignored once there are users.`,
 	return cmd
 }
 
-// notificationWorker is the job worker that delivers notifications to the
-// channels of cfg.NotifyChannels (docs/notifications.md). Serve runs it only
-// when channels are configured: without them messages wait in the queue.
-func notificationWorker(s *store.Store, cfg Config, log *slog.Logger, getenv func(string) string) (*jobs.Worker, error) {
-	data, err := os.ReadFile(cfg.NotifyChannels)
-	if err != nil {
-		return nil, fmt.Errorf("notification channels: %w", err)
-	}
-	channels, err := notify.LoadChannels(cfg.NotifyChannels, data, getenv)
-	if err != nil {
-		return nil, err
-	}
+// backgroundWorker is the job worker of serve: it runs workflow steps
+// (docs/automation.md) and delivers notifications to the channels of
+// cfg.NotifyChannels (docs/notifications.md). Without channels, messages
+// wait in the queue and workflow steps that notify take their error path.
+func backgroundWorker(s *store.Store, cfg Config, log *slog.Logger, getenv func(string) string) (*jobs.Worker, error) {
 	w := jobs.NewWorker(s, jobs.Options{Log: log})
-	if err := notify.Register(w, s, channels, notify.Options{Log: log}); err != nil {
-		return nil, err
+	var dl *notify.Deliverer
+	if cfg.NotifyChannels != "" {
+		data, err := os.ReadFile(cfg.NotifyChannels)
+		if err != nil {
+			return nil, fmt.Errorf("notification channels: %w", err)
+		}
+		channels, err := notify.LoadChannels(cfg.NotifyChannels, data, getenv)
+		if err != nil {
+			return nil, err
+		}
+		if dl, err = notify.NewDeliverer(s, channels, notify.Options{Log: log}); err != nil {
+			return nil, err
+		}
+		notify.RegisterDeliverer(w, dl)
+		log.Info("delivering notifications", "channels", len(channels))
 	}
-	log.Info("delivering notifications", "channels", len(channels))
+	automation.Register(w, s, dl, automation.Options{Log: log})
 	return w, nil
 }
 
@@ -85,11 +92,9 @@ func (c cli) serve(ctx context.Context, cfg Config) error {
 	if err := ensureAdmin(ctx, s, cfg, log); err != nil {
 		return err
 	}
-	var worker *jobs.Worker
-	if cfg.NotifyChannels != "" {
-		if worker, err = notificationWorker(s, cfg, log, c.getenv); err != nil {
-			return err
-		}
+	worker, err := backgroundWorker(s, cfg, log, c.getenv)
+	if err != nil {
+		return err
 	}
 	srv, err := web.NewServer(web.Config{Addr: cfg.Addr, SecureCookies: cfg.SecureCookies}, s, log)
 	if err != nil {
@@ -109,9 +114,9 @@ func (c cli) serve(ctx context.Context, cfg Config) error {
 		go leads.RunDaily(ctx, s, log, at, time.Now)
 	}
 	go routing.RunSLAChecks(ctx, s, log, time.Minute)
-	if worker != nil {
-		go worker.Run(ctx)
-	}
+	go worker.Run(ctx)
+	go automation.RunDispatcher(ctx, s, log, 250*time.Millisecond, worker.Wake)
+	go automation.RunScanner(ctx, s, log, automation.ScanEvery, worker.Wake)
 	if err := srv.Serve(ctx, ln); err != nil {
 		return fmt.Errorf("serve on %s: %w", cfg.Addr, err)
 	}
