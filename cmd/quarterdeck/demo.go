@@ -118,6 +118,10 @@ func (c cli) generateDemo(cmd *cobra.Command, cfg Config, dc demo.Config) (demo.
 	if err := demo.ApplyRouting(cmd.Context(), s, now); err != nil {
 		return sum, err
 	}
+	// Before the predictive model: the morning's new leads get a chance too.
+	if sum.Runs, err = demo.ApplyAutomation(cmd.Context(), s, now); err != nil {
+		return sum, err
+	}
 	if sum.Counts["lead_predictions"], err = demo.TrainPredictive(cmd.Context(), s, now); err != nil {
 		return sum, err
 	}
@@ -140,8 +144,8 @@ func (c cli) generateDemo(cmd *cobra.Command, cfg Config, dc demo.Config) (demo.
 func (c cli) printDemo(sum demo.Summary) {
 	fmt.Fprintf(c.stdout, "Demo organisation ready in %s: %d opportunities, %d activities, %d accounts, %d leads.\n\n",
 		sum.Elapsed.Round(time.Millisecond), sum.Counts["opportunities"], sum.Counts["activities"], sum.Counts["accounts"], sum.Counts["leads"])
-	fmt.Fprintf(c.stdout, "%d forecast calls submitted; forecast snapshots of %d days taken; %d leads scored; %d given a predicted chance to convert.\n\n",
-		sum.Calls, sum.Snapshots, sum.Scored, sum.Counts["lead_predictions"])
+	fmt.Fprintf(c.stdout, "%d forecast calls submitted; forecast snapshots of %d days taken; %d leads scored; %d given a predicted chance to convert; %d workflow runs.\n\n",
+		sum.Calls, sum.Snapshots, sum.Scored, sum.Counts["lead_predictions"], sum.Runs)
 	tw := tabwriter.NewWriter(c.stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ROLE\tEMAIL\tPASSWORD\tSEES")
 	for _, l := range sum.Logins {

@@ -60,26 +60,29 @@ create the first admin; they are ignored once there are users.`,
 // (docs/automation.md) and delivers notifications to the channels of
 // cfg.NotifyChannels (docs/notifications.md). Without channels, messages
 // wait in the queue and workflow steps that notify take their error path.
-func backgroundWorker(s *store.Store, cfg Config, log *slog.Logger, getenv func(string) string) (*jobs.Worker, error) {
+// It returns the channels' names too.
+func backgroundWorker(s *store.Store, cfg Config, log *slog.Logger, getenv func(string) string) (*jobs.Worker, []string, error) {
 	w := jobs.NewWorker(s, jobs.Options{Log: log})
 	var dl *notify.Deliverer
+	var names []string
 	if cfg.NotifyChannels != "" {
 		data, err := os.ReadFile(cfg.NotifyChannels)
 		if err != nil {
-			return nil, fmt.Errorf("notification channels: %w", err)
+			return nil, nil, fmt.Errorf("notification channels: %w", err)
 		}
 		channels, err := notify.LoadChannels(cfg.NotifyChannels, data, getenv)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if dl, err = notify.NewDeliverer(s, channels, notify.Options{Log: log}); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		notify.RegisterDeliverer(w, dl)
+		names = dl.Channels()
 		log.Info("delivering notifications", "channels", len(channels))
 	}
 	automation.Register(w, s, dl, automation.Options{Log: log})
-	return w, nil
+	return w, names, nil
 }
 
 func (c cli) serve(ctx context.Context, cfg Config) error {
@@ -92,11 +95,11 @@ func (c cli) serve(ctx context.Context, cfg Config) error {
 	if err := ensureAdmin(ctx, s, cfg, log); err != nil {
 		return err
 	}
-	worker, err := backgroundWorker(s, cfg, log, c.getenv)
+	worker, channels, err := backgroundWorker(s, cfg, log, c.getenv)
 	if err != nil {
 		return err
 	}
-	srv, err := web.NewServer(web.Config{Addr: cfg.Addr, SecureCookies: cfg.SecureCookies}, s, log)
+	srv, err := web.NewServer(web.Config{Addr: cfg.Addr, SecureCookies: cfg.SecureCookies, Channels: channels, Getenv: c.getenv}, s, log)
 	if err != nil {
 		return fmt.Errorf("start web server: %w", err)
 	}

@@ -125,13 +125,13 @@ func TestNotificationChannelsFile(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
 	bad := filepath.Join(dir, "bad.yaml")
 	os.WriteFile(bad, []byte("channels:\n  - name: sales\n    type: pigeon\n"), 0o644)
-	if _, err := backgroundWorker(s, Config{NotifyChannels: bad}, log, func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), "bad.yaml:3") {
+	if _, _, err := backgroundWorker(s, Config{NotifyChannels: bad}, log, func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), "bad.yaml:3") {
 		t.Errorf("a bad channels file: %v", err)
 	}
 	good := filepath.Join(dir, "good.yaml")
 	os.WriteFile(good, []byte("channels:\n  - name: sales\n    type: webhook\n    url: https://hooks.example.com/q\n    secret_env: HOOK_SECRET\n"), 0o644)
-	w, err := backgroundWorker(s, Config{NotifyChannels: good}, log, func(k string) string { return map[string]string{"HOOK_SECRET": "x"}[k] })
-	if err != nil || w == nil {
+	w, names, err := backgroundWorker(s, Config{NotifyChannels: good}, log, func(k string) string { return map[string]string{"HOOK_SECRET": "x"}[k] })
+	if err != nil || w == nil || len(names) != 1 || names[0] != "sales" {
 		t.Errorf("a good channels file: %v", err)
 	}
 }

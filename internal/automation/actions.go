@@ -181,7 +181,11 @@ func (x *exec) apply(ctx context.Context, b *store.Bulk, o op, sub *subject) (st
 		if err := s.Activities.CreateIn(ctx, b, x.actor, &a); err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("task %d %q for user %d, due %s", a.ID, a.Subject, to, a.OccurredAt.Format(crm.DateLayout)), nil
+		who := show(sub.record["owner.email"])
+		if o.task.For == "manager" {
+			who = show(sub.record["manager.email"])
+		}
+		return fmt.Sprintf("task %d %q for %s, due %s", a.ID, a.Subject, who, a.OccurredAt.Format(crm.DateLayout)), nil
 	case opUpdate:
 		st := entities[sub.entity].updatable[o.update.Field]
 		var before, after string

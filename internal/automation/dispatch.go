@@ -305,10 +305,7 @@ func (d *dispatcher) enter(ctx context.Context, v *Version, sub *subject, ev *Ev
 	if wf.when != nil && !wf.when.Match(sub.record) {
 		return nil
 	}
-	key := fmt.Sprintf("%s:%d:%s:%d", v.Name, v.ID, ev.Action, ev.ID)
-	if ev.Key != "" {
-		key = fmt.Sprintf("%s:%s:%s", v.Name, ev.Action, ev.Key)
-	}
+	key := runKey(v, ev)
 	if ev.Action == actionManual {
 		key = fmt.Sprintf("%s:%d:manual:%s:%d", v.Name, v.ID, sub.entity, sub.id) + ":" + d.now.Format(time.RFC3339Nano)
 	}
@@ -343,6 +340,14 @@ func (d *dispatcher) enter(ctx context.Context, v *Version, sub *subject, ev *Ev
 		d.jobs = append(d.jobs, j)
 	}
 	return nil
+}
+
+// runKey names the run an event starts: one run per workflow and event.
+func runKey(v *Version, ev *Event) string {
+	if ev.Key != "" {
+		return fmt.Sprintf("%s:%s:%s", v.Name, ev.Action, ev.Key)
+	}
+	return fmt.Sprintf("%s:%d:%s:%d", v.Name, v.ID, ev.Action, ev.ID)
 }
 
 // admit applies the re-entry policy and counts the record in.

@@ -78,6 +78,7 @@ type Summary struct {
 	// forecast.Backfill, ApplyScoring).
 	Calls, Snapshots int
 	Scored           int64 // leads scored by the demo's scoring models (see ApplyScoring)
+	Runs             int   // workflow runs of the demo's morning (see ApplyAutomation)
 }
 
 // gen holds everything the generation shares. After planning it is only

@@ -169,7 +169,8 @@ type demoSession struct {
 	url string
 }
 
-// loginToDemo generates a 3,000-deal demo organisation, serves it, and logs
+// loginToDemo generates a 3,000-deal demo organisation (scored, routed and
+// with its workflows' morning), serves it, and logs
 // in as the first demo login that pick accepts.
 func loginToDemo(t *testing.T, bctx context.Context, pick func(demo.Login) bool) (*demoSession, demo.Login) {
 	t.Helper()
@@ -179,6 +180,12 @@ func loginToDemo(t *testing.T, bctx context.Context, pick func(demo.Login) bool)
 		t.Fatal(err)
 	}
 	if _, err := demo.ApplyScoring(context.Background(), s, time.Now().UTC()); err != nil {
+		t.Fatal(err)
+	}
+	if err := demo.ApplyRouting(context.Background(), s, time.Now().UTC()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := demo.ApplyAutomation(context.Background(), s, time.Now().UTC()); err != nil {
 		t.Fatal(err)
 	}
 	var who demo.Login

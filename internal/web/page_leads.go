@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/quarterdeck/quarterdeck/internal/automation"
 	"github.com/quarterdeck/quarterdeck/internal/crm"
 	"github.com/quarterdeck/quarterdeck/internal/definition"
 	"github.com/quarterdeck/quarterdeck/internal/export"
@@ -237,6 +238,13 @@ func (srv *Server) handleLeadPage(w http.ResponseWriter, r *http.Request) {
 		evt.Rows = append(evt.Rows, []export.Cell{export.TextCell(e.OccurredAt.Format("2006-01-02 15:04")), export.TextCell(e.Kind), export.TextCell(e.Detail)})
 	}
 	ts.add(evt, tableOpts{PageSize: 25})
+	// The automations that touched the lead (page_automation.go).
+	runs, err := automation.Runs(r.Context(), srv.store, authOf(r).principal(), automation.RunQuery{Entity: "lead", RecordID: id})
+	if err != nil {
+		srv.pageError(w, r, err)
+		return
+	}
+	ts.add(runTable("automations", "Automations", runs), tableOpts{PageSize: 25})
 	// Predictive scoring (page_predictive.go): the chance to convert, when the latest run scored the lead.
 	prediction, err := srv.leadPrediction(r, id, &ts)
 	if err != nil {

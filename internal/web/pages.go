@@ -44,6 +44,11 @@ var views = map[string][]string{
 	"routing":        {"routing.html"},
 	"notifications":  {"notifications.html"},
 	"predictive":     {"predictive.html"},
+
+	"automation":          {"automation.html"},
+	"automation_workflow": {"automation_workflow.html"},
+	"automation_run":      {"automation_run.html"},
+	"automation_edit":     {"automation_edit.html"},
 }
 
 var sharedTemplates = []string{"layout.html", "components.html"}

@@ -23,6 +23,12 @@ type Config struct {
 	// plain HTTP to a loopback address; "always" or "never" force it.
 	SecureCookies string
 	SessionTTL    time.Duration
+	// Channels are the configured notification channels' names: workflows
+	// naming another are refused (nil: not checked).
+	Channels []string
+	// Getenv reads the environment (webhook triggers' secrets); nil reads
+	// none, and webhook triggers refuse every request.
+	Getenv func(string) string
 }
 
 // Server serves the UI and the API.
@@ -143,6 +149,7 @@ func (srv *Server) routes() {
 	srv.leadRoutes()
 	srv.routingRoutes()
 	srv.notificationRoutes()
+	srv.automationRoutes()
 	m.HandleFunc("GET /api/stages", srv.requireAPI(srv.handleStages))
 	m.HandleFunc("PUT /api/stages/{name}", srv.requireAPI(srv.handlePutStage))
 	m.HandleFunc("GET /api/currencies", srv.requireAPI(srv.handleCurrencies))

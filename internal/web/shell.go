@@ -49,6 +49,9 @@ var navigation = []navSection{
 		{"/leads/routing", "Routing", seesIndividuals, nil},
 		{"/leads/predictive", "Predictive model", seesIndividuals, nil},
 	}},
+	{"Automation", []navItem{
+		{"/automation", "Workflows and runs", seesIndividuals, nil},
+	}},
 	{"Data", []navItem{
 		{"/quality", "Data quality", anyRole, nil},
 		{"/audit", "Audit log", opsOnly, nil},
