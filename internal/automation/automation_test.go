@@ -17,6 +17,7 @@ import (
 	"github.com/quarterdeck/quarterdeck/internal/definition"
 	"github.com/quarterdeck/quarterdeck/internal/jobs"
 	"github.com/quarterdeck/quarterdeck/internal/notify"
+	"github.com/quarterdeck/quarterdeck/internal/notify/notifytest"
 	"github.com/quarterdeck/quarterdeck/internal/store"
 	"github.com/quarterdeck/quarterdeck/internal/store/storetest"
 	"github.com/shopspring/decimal"
@@ -76,8 +77,9 @@ type env struct {
 }
 
 func newEnv(t *testing.T, s *store.Store) *env {
-	e := &env{s: s, org: storetest.NewOrg(t, s), clock: &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}, hook: newHook(t, 200)}
-	s.SetClock(e.clock.Now)
+	e := &env{s: s, clock: &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}, hook: newHook(t, 200)}
+	s.SetClock(e.clock.Now) // before the organisation: its history is stamped with the test's time
+	e.org = storetest.NewOrg(t, s)
 	e.ops = crm.User{Email: "ops@example.com", Name: "Ops", Role: crm.RoleOps, Active: true}
 	storetest.Must(t, s.Users.Create(ctx, crm.System, &e.ops))
 	dl, err := notify.NewDeliverer(s, []notify.Channel{{Name: "hooks", Type: notify.Webhook, URL: e.hook.URL, Secret: "s3cret"}}, notify.Options{Log: quiet, Now: e.clock.Now})
@@ -254,7 +256,7 @@ on_error:
 			t.Errorf("the receiver got %d requests, want 3", n)
 		}
 		runs := e.runs(t, "stage-alert")
-		if len(runs) != 1 || runs[0].State != stateDone {
+		if len(runs) != 1 || runs[0].State != stateFailed {
 			t.Fatalf("runs %+v", runs)
 		}
 		if !strings.Contains(runs[0].Error, "500") {
@@ -537,6 +539,69 @@ steps:
 		}
 		if len(e.tasks(t, deal.ID)) != 1 || e.runs(t, "queued-alert")[0].State != stateDone {
 			t.Error("the run did not go on after queueing its message")
+		}
+	})
+}
+
+// The rest of the trigger and step kinds, each on its own record: a pushed
+// close date (twice, with the derived push count), a run step starting
+// another workflow one level deeper, a fail step taking the error path, and
+// a notify step delivered as e-mail to a real local SMTP server.
+func TestTriggersAndStepsEndToEnd(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		e := newEnv(t, s)
+		sink := notifytest.NewSMTPSink(t, "250 ok")
+		dl, err := notify.NewDeliverer(s, []notify.Channel{{Name: "mail", Type: notify.Email, URL: "smtp://" + sink.Addr(),
+			From: "Quarterdeck <quarterdeck@example.com>", To: []string{"forecast@example.com"}}}, notify.Options{Log: quiet, Now: e.clock.Now})
+		storetest.Must(t, err)
+		e.w = jobs.NewWorker(s, jobs.Options{Log: quiet, Now: e.clock.Now})
+		Register(e.w, s, dl, Options{Log: quiet, Now: e.clock.Now})
+		for _, doc := range []string{`
+name: pushed
+trigger: {type: close_date_pushed}
+reentry: every_time
+steps:
+  - if: opportunity.close_date_pushes >= 2
+    then:
+      - run: flag
+      - notify: {channel: mail, title: "Pushed again: {opportunity.name}", text: "Now closing {opportunity.expected_close}."}
+`, `
+name: flag
+trigger: {type: manual, entity: opportunity}
+reentry: every_time
+steps:
+  - if: run.depth >= 1
+    then: [{update: {field: forecast_category, value: best_case}}]
+  - fail: "flagged for the forecast call"
+on_error:
+  - create_task: {subject: "Forecast call: {opportunity.name}", for: manager}
+`} {
+			_, err := Apply(ctx, s, storetest.As(e.ops), "t.yaml", []byte(doc), []string{"mail"}, e.clock.Now())
+			storetest.Must(t, err)
+		}
+		for i := range 2 {
+			_, err := s.Opportunities.Update(ctx, storetest.As(e.org.RepA1), e.org.OppA1.ID, func(o *crm.Opportunity) error {
+				d := crm.NewDate(o.ExpectedClose.AddDate(0, 1, 0))
+				o.ExpectedClose = &d
+				return nil
+			})
+			storetest.Must(t, err)
+			e.drain(t)
+			if got := len(sink.Messages()); got != i {
+				t.Fatalf("after push %d: %d mails, want %d", i+1, got, i)
+			}
+		}
+		if mail := sink.Messages()[0]; !strings.Contains(mail, "forecast@example.com") || !strings.Contains(mail, "Pushed again: "+e.org.OppA1.Name) {
+			t.Errorf("the mail:\n%s", mail)
+		}
+		flag := e.runs(t, "flag")
+		if len(flag) != 1 || flag[0].Depth != 1 || flag[0].State != stateFailed || flag[0].Error != "flagged for the forecast call" {
+			t.Fatalf("flag runs %+v", flag)
+		}
+		deal, _ := s.Opportunities.Get(ctx, crm.System, e.org.OppA1.ID)
+		tasks := e.tasks(t, e.org.OppA1.ID)
+		if deal.ForecastCategory != crm.ForecastBestCase || len(tasks) != 1 || tasks[0].OwnerID != e.org.MgrA.ID {
+			t.Errorf("forecast category %s, tasks %+v", deal.ForecastCategory, tasks)
 		}
 	})
 }

@@ -201,6 +201,10 @@ func (x *exec) loop(ctx context.Context) error {
 		start := x.e.opts.Now()
 		switch o.kind {
 		case opEnd:
+			if x.r.Vars.InError {
+				// The error path ran to its end: the run still failed.
+				return x.finish(ctx, stateFailed, "")
+			}
 			return x.finish(ctx, stateDone, "")
 		case opJump:
 			x.r.PC = o.jump
