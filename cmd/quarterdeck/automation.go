@@ -31,14 +31,10 @@ func (c cli) automationCommand() *cobra.Command {
 // (--notify-channels or notify_channels), none when it names no file.
 func (c cli) configuredChannels(cmd *cobra.Command) ([]notify.Channel, error) {
 	cfg, err := c.config(cmd)
-	if err != nil || cfg.NotifyChannels == "" {
+	if err != nil {
 		return nil, err
 	}
-	data, err := os.ReadFile(cfg.NotifyChannels)
-	if err != nil {
-		return nil, fmt.Errorf("notification channels: %w", err)
-	}
-	return notify.LoadChannels(cfg.NotifyChannels, data, c.getenv)
+	return loadChannels(cfg, c.getenv)
 }
 
 func (c cli) automationApplyCommand() *cobra.Command {

@@ -56,6 +56,19 @@ create the first admin; they are ignored once there are users.`,
 	return cmd
 }
 
+// loadChannels reads the notification channels file of cfg; none when it
+// names no file.
+func loadChannels(cfg Config, getenv func(string) string) ([]notify.Channel, error) {
+	if cfg.NotifyChannels == "" {
+		return nil, nil
+	}
+	data, err := os.ReadFile(cfg.NotifyChannels)
+	if err != nil {
+		return nil, fmt.Errorf("notification channels: %w", err)
+	}
+	return notify.LoadChannels(cfg.NotifyChannels, data, getenv)
+}
+
 // backgroundWorker is the job worker of serve: it runs workflow steps
 // (docs/automation.md) and delivers notifications to the channels of
 // cfg.NotifyChannels (docs/notifications.md). Without channels, messages
@@ -65,15 +78,11 @@ func backgroundWorker(s *store.Store, cfg Config, log *slog.Logger, getenv func(
 	w := jobs.NewWorker(s, jobs.Options{Log: log})
 	var dl *notify.Deliverer
 	var names []string
-	if cfg.NotifyChannels != "" {
-		data, err := os.ReadFile(cfg.NotifyChannels)
-		if err != nil {
-			return nil, nil, fmt.Errorf("notification channels: %w", err)
-		}
-		channels, err := notify.LoadChannels(cfg.NotifyChannels, data, getenv)
-		if err != nil {
-			return nil, nil, err
-		}
+	channels, err := loadChannels(cfg, getenv)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(channels) > 0 {
 		if dl, err = notify.NewDeliverer(s, channels, notify.Options{Log: log}); err != nil {
 			return nil, nil, err
 		}

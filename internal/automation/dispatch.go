@@ -258,26 +258,19 @@ type dispatcher struct {
 // offer starts a run of v for ev when its trigger fires, the record is in
 // its scope, its condition holds and its re-entry policy lets the record in.
 func (d *dispatcher) offer(ctx context.Context, v *Version, ev *Event) error {
-	wf := v.wf
-	if !fires(wf, ev) {
+	if !fires(v.wf, ev) {
 		return nil
 	}
-	sub, err := loadSubject(ctx, d.s, ev.Entity, ev.EntityID, ev, ev.Depth, d.now)
-	if errors.Is(err, crm.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	return d.enter(ctx, v, sub, ev)
+	_, err := d.offerRecord(ctx, v, ev.EntityID, ev)
+	return err
 }
 
-// offerRecord loads a record named by a state, schedule or webhook trigger
-// and lets it enter; it returns 1 when a run starts.
+// offerRecord loads the record an event names and lets it enter; it
+// returns 1 when a run starts.
 func (d *dispatcher) offerRecord(ctx context.Context, v *Version, id int64, ev *Event) (int, error) {
-	sub, err := loadSubject(ctx, d.s, v.Entity, id, ev, 0, d.now)
+	sub, err := loadSubject(ctx, d.s, v.Entity, id, ev, ev.Depth, d.now)
 	if errors.Is(err, crm.ErrNotFound) {
-		return 0, nil
+		return 0, nil // gone since the event: nothing to run on
 	}
 	if err != nil {
 		return 0, err
