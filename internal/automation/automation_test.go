@@ -605,3 +605,30 @@ on_error:
 		}
 	})
 }
+
+// A step can test what a field was before the update that triggered it.
+func TestBeforeValuesInSteps(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		e := newEnv(t, s)
+		e.apply(t, `
+name: downsized
+trigger: {type: updated, entity: opportunity, changed: {field: amount}}
+reentry: every_time
+steps:
+  - if: opportunity.amount < before.amount
+    then: [{create_task: {subject: "Downsized from {before.amount} to {opportunity.amount}"}}]
+`)
+		for _, amt := range []string{"50", "80"} {
+			_, err := s.Opportunities.Update(ctx, storetest.As(e.org.RepA1), e.org.OppA1.ID, func(o *crm.Opportunity) error {
+				o.Amount = decimal.RequireFromString(amt)
+				return nil
+			})
+			storetest.Must(t, err)
+			e.drain(t)
+		}
+		tasks := e.tasks(t, e.org.OppA1.ID)
+		if len(tasks) != 1 || tasks[0].Subject != "Downsized from 100 to 50" {
+			t.Errorf("tasks %+v, want one for 100 → 50", tasks)
+		}
+	})
+}
