@@ -25,8 +25,8 @@ type Event struct {
 	ID       int64          `json:"id"`
 	Entity   string         `json:"entity"`
 	EntityID int64          `json:"entity_id"`
-	Action   string         `json:"action"` // created, updated, or manual
-	Before   map[string]any `json:"before,omitempty"` // the record's fields before an update
+	Action   string         `json:"action"`            // created, updated, or manual
+	Before   map[string]any `json:"before,omitempty"`  // the record's fields before an update
 	Changed  []string       `json:"changed,omitempty"` // the fields an update changed
 	ActorID  *int64         `json:"actor_id,omitempty"`
 	Depth    int            `json:"depth"`           // workflow steps that led to the write
