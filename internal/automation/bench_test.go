@@ -215,23 +215,33 @@ steps:
 
 // What the step jobs' speed-ups rely on.
 
-// A subject loaded with every part is the one loadSubject loads.
-func TestLoadNeededEverythingIsLoadSubject(t *testing.T) {
+// A subject read in full has every part a condition may name, and names
+// nothing the workflow's fields do not declare: what Parse type-checks
+// against is what runs see.
+func TestSubjectMatchesRecordFields(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, s *store.Store) {
 		e := newEnv(t, s)
-		now := e.clock.Now()
-		ev := &Event{Action: actionUpdated, Changed: []string{"amount"}}
-		for _, rec := range []struct {
-			entity string
-			id     int64
-		}{{"opportunity", e.org.OppA1.ID}, {"account", e.org.Account.ID}} {
-			want, err := loadSubject(ctx, s, rec.entity, rec.id, ev, 2, now)
-			storetest.Must(t, err)
-			got, err := loadNeeded(ctx, s, rec.entity, rec.id, ev, 2, now, everything(rec.entity))
-			storetest.Must(t, err)
-			if !reflect.DeepEqual(got, want) {
-				t.Errorf("%s: loadNeeded(everything)\n%+v\nloadSubject\n%+v", rec.entity, got, want)
+		sub, err := loadSubject(ctx, s, "opportunity", e.org.OppA1.ID, &Event{Action: actionUpdated, Changed: []string{"amount"}}, 2, e.clock.Now())
+		storetest.Must(t, err)
+		fields := recordFields("opportunity")
+		for k := range sub.record {
+			if _, ok := fields[k]; !ok {
+				t.Errorf("the subject has %s, which conditions cannot name", k)
 			}
+		}
+		for _, k := range []string{"opportunity.amount", "account.segment", "owner.email", "owner.team", "manager.email",
+			"opportunity.close_date_pushes", "opportunity.days_since_activity", "event.changed", "run.depth"} {
+			if _, ok := sub.record[k]; !ok {
+				t.Errorf("the subject lacks %s", k)
+			}
+		}
+		// Entry reads only what the condition and the scope need.
+		wf, err := Parse("t.yaml", []byte("name: x\ntrigger: {type: created, entity: opportunity}\nwhen: account.segment == \"SMB\"\nsteps: [{stop: true}]\n"), nil)
+		storetest.Must(t, err)
+		team := int64(1)
+		got := entryNeeds(&Version{Entity: "opportunity", TeamID: &team, wf: wf})
+		if want := (needs{related: map[string]bool{"account": true}, owner: true}); !reflect.DeepEqual(got, want) {
+			t.Errorf("entry needs %+v, want %+v", got, want)
 		}
 	})
 }

@@ -268,7 +268,8 @@ func (d *dispatcher) offer(ctx context.Context, v *Version, ev *Event) error {
 // offerRecord loads the record an event names and lets it enter; it
 // returns 1 when a run starts.
 func (d *dispatcher) offerRecord(ctx context.Context, v *Version, id int64, ev *Event) (int, error) {
-	sub, err := loadSubject(ctx, d.s, v.Entity, id, ev, ev.Depth, d.now)
+	// Only what entry reads: the run's step jobs read what their steps need.
+	sub, err := loadNeeded(ctx, d.s, v.Entity, id, ev, ev.Depth, d.now, entryNeeds(v))
 	if errors.Is(err, crm.ErrNotFound) {
 		return 0, nil // gone since the event: nothing to run on
 	}

@@ -227,71 +227,9 @@ type subject struct {
 	raw     map[string]any // the record's own fields, for templates of before/after
 }
 
-// loadSubject reads the record and what conditions may say about it.
+// loadSubject reads the record and everything conditions may say about it.
 func loadSubject(ctx context.Context, s *store.Store, name string, id int64, ev *Event, depth int, now time.Time) (*subject, error) {
-	e := entities[name]
-	own, err := readRecord(ctx, s, name, id)
-	if err != nil {
-		return nil, err
-	}
-	sub := &subject{entity: name, id: id, record: rules.Record{}, raw: own}
-	put := func(prefix string, m map[string]any) {
-		for k, v := range m {
-			sub.record[prefix+"."+k] = v
-		}
-	}
-	put(name, own)
-	for _, r := range e.related {
-		rid, ok := own[r.via].(float64)
-		if !ok {
-			continue
-		}
-		rel, err := readRecord(ctx, s, r.entity, int64(rid))
-		if err != nil && !errors.Is(err, crm.ErrNotFound) {
-			return nil, err
-		}
-		put(r.name, rel)
-	}
-	if e.owner != "" {
-		if oid, ok := own[e.owner].(float64); ok {
-			sub.ownerID = int64(oid)
-			owner, err := readUser(ctx, s, sub.ownerID)
-			if err != nil {
-				return nil, err
-			}
-			put("owner", owner)
-			if t, ok := owner["team_id"].(float64); ok {
-				sub.teamID = int64(t)
-				var team string
-				if err := s.DB().QueryRowContext(ctx, `SELECT name FROM teams WHERE id = $1`, sub.teamID).Scan(&team); err == nil {
-					sub.record["owner.team"] = team
-				}
-			}
-			if m, ok := owner["manager_id"].(float64); ok {
-				mgr, err := readUser(ctx, s, int64(m))
-				if err != nil {
-					return nil, err
-				}
-				put("manager", mgr)
-			}
-		}
-	}
-	switch name {
-	case "opportunity":
-		err = opportunityFacts(ctx, s, id, now, sub.record)
-	case "lead":
-		err = leadFacts(ctx, s, id, sub.record)
-	}
-	if err != nil {
-		return nil, err
-	}
-	sub.record["run.depth"] = float64(depth)
-	if ev != nil {
-		sub.record["event.action"] = ev.Action
-		sub.record["event.changed"] = ev.Changed
-		put("before", ev.Before)
-	}
-	return sub, nil
+	return loadNeeded(ctx, s, name, id, ev, depth, now, everything(name))
 }
 
 // readRecord reads one record's own fields.

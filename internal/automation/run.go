@@ -803,25 +803,9 @@ func everything(entity string) needs {
 // whole environment ($env) may name any field.
 func needsOf(wf *Workflow) needs {
 	entity := wf.Doc.Trigger.Entity
-	e := entities[entity]
 	n := needs{related: map[string]bool{}}
 	all := false
-	reads := func(text string) {
-		if strings.Contains(text, "$env") {
-			all = true
-		}
-		for _, r := range e.related {
-			if strings.Contains(text, r.name+".") {
-				n.related[r.name] = true
-			}
-		}
-		n.owner = n.owner || strings.Contains(text, "owner.")
-		n.team = n.team || strings.Contains(text, "owner.team")
-		n.manager = n.manager || strings.Contains(text, "manager.")
-		for f := range e.derived {
-			n.facts = n.facts || strings.Contains(text, f)
-		}
-	}
+	reads := func(text string) { all = n.read(entity, text) || all }
 	for _, o := range wf.program {
 		if o.cond != nil {
 			reads(o.cond.Source)
@@ -846,6 +830,35 @@ func needsOf(wf *Workflow) needs {
 		return everything(entity)
 	}
 	return n
+}
+
+// entryNeeds is what deciding whether a record enters v reads: the fields
+// of its condition, and the owner (for their team) when v has a scope.
+func entryNeeds(v *Version) needs {
+	n := needs{related: map[string]bool{}, owner: v.TeamID != nil}
+	if v.wf.when != nil && n.read(v.Entity, v.wf.when.Source) {
+		return everything(v.Entity)
+	}
+	return n
+}
+
+// read adds the parts text names (by their prefixes: account., owner.) and
+// reports whether it may name any field ($env, expr's whole environment).
+// A prefix may take in a part the text does not need, never leave one out.
+func (n *needs) read(entity, text string) (all bool) {
+	e := entities[entity]
+	for _, r := range e.related {
+		if strings.Contains(text, r.name+".") {
+			n.related[r.name] = true
+		}
+	}
+	n.owner = n.owner || strings.Contains(text, "owner.")
+	n.team = n.team || strings.Contains(text, "owner.team")
+	n.manager = n.manager || strings.Contains(text, "manager.")
+	for f := range e.derived {
+		n.facts = n.facts || strings.Contains(text, f)
+	}
+	return strings.Contains(text, "$env")
 }
 
 // loadNeeded is loadSubject reading only the parts in n (with everything,
