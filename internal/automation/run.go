@@ -427,7 +427,7 @@ func (x *exec) notify(ctx context.Context, o op, start time.Time) error {
 	m := notify.Message{Channel: n.Channel, Event: "automation." + x.r.Workflow,
 		DedupeKey: fmt.Sprintf("run:%d:pc:%d", x.r.ID, x.r.PC),
 		Title:     render(n.Title, sub.record), Text: render(n.Text, sub.record),
-		Link: x.e.opts.BaseURL + recordLink(x.r.Entity, x.r.RecordID),
+		Link: x.e.opts.BaseURL + RecordLink(x.r.Entity, x.r.RecordID),
 		Data: map[string]any{"workflow": x.r.Workflow, "run": x.r.ID, "entity": x.r.Entity, "record": sub.raw}, At: x.now()}
 	detail := fmt.Sprintf("%s: %s", n.Channel, firstNonEmpty(m.Title, m.Text))
 	if x.e.dl == nil {
@@ -478,17 +478,14 @@ func firstNonEmpty(s ...string) string {
 	return ""
 }
 
-// recordLink is the page of a record.
-func recordLink(entity string, id int64) string {
-	switch entity {
-	case "opportunity":
-		return "/opportunities/" + strconv.FormatInt(id, 10)
-	case "lead":
+// RecordLink is the page where a record is shown, for links in messages and pages.
+func RecordLink(entity string, id int64) string {
+	if entity == "lead" {
 		return "/leads/" + strconv.FormatInt(id, 10)
-	case "account":
-		return "/accounts/" + strconv.FormatInt(id, 10)
 	}
-	return ""
+	// The other record types have no page of their own yet: the run log
+	// of the record is where its automations show.
+	return fmt.Sprintf("/automation?entity=%s&record_id=%d", entity, id)
 }
 
 // runWrite is what one persist writes.

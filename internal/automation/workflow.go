@@ -529,15 +529,15 @@ func (c *compiler) template(at, text string) {
 	if c.w.fields == nil {
 		return
 	}
-	for _, name := range placeholders(text) {
+	for _, name := range templateFields(text) {
 		if _, ok := c.w.fields[name]; !ok {
 			c.d.Add(at, "{%s} is not a field of the record (known: %s)", name, strings.Join(rules.Names(c.w.fields), ", "))
 		}
 	}
 }
 
-// placeholders lists the {names} of a text.
-func placeholders(text string) []string {
+// templateFields lists the {names} of a text.
+func templateFields(text string) []string {
 	var out []string
 	for {
 		i := strings.IndexByte(text, '{')

@@ -85,20 +85,11 @@ func runTable(id, title string, runs []automation.Run) export.Table {
 		idc := idCell(r.ID)
 		idc.Link = "/automation/runs/" + strconv.FormatInt(r.ID, 10)
 		rec := export.TextCell(fmt.Sprintf("%s %d", r.Entity, r.RecordID))
-		rec.Link = recordPage(r.Entity, r.RecordID)
+		rec.Link = automation.RecordLink(r.Entity, r.RecordID)
 		t.Rows = append(t.Rows, []export.Cell{idc, stampCell(r.StartedAt), export.TextCell(r.Workflow), rec,
 			export.CountCell(int64(r.Depth)), runStateCell(r.State), export.TextCell(r.Error)})
 	}
 	return t
-}
-
-// recordPage is where a record is shown: a lead's page, or the run log of
-// the record for the types without a page of their own.
-func recordPage(entity string, id int64) string {
-	if entity == "lead" {
-		return "/leads/" + strconv.FormatInt(id, 10)
-	}
-	return fmt.Sprintf("/automation?entity=%s&record_id=%d", entity, id)
 }
 
 func runStateCell(state string) export.Cell {
@@ -154,7 +145,7 @@ func (srv *Server) handleRunPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	srv.render(w, r, http.StatusOK, "automation_run", map[string]any{"T": ts.views(r), "Run": run,
-		"Record": recordPage(run.Entity, run.RecordID)})
+		"Record": automation.RecordLink(run.Entity, run.RecordID)})
 }
 
 // workflowView is what the workflow page shows besides its tables.

@@ -86,7 +86,7 @@ func (s *SMTPSink) serve(conn net.Conn) {
 			say("221 bye")
 			return
 		default:
-			say("502 not implemented")
+			say("502 unrecognised command")
 		}
 	}
 }
