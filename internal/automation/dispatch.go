@@ -248,11 +248,12 @@ func matchesText(list []string, v any) bool {
 
 // dispatcher starts the runs of one dispatch transaction.
 type dispatcher struct {
-	s    *store.Store
-	b    *store.Bulk
-	now  time.Time
-	runs [][]any
-	jobs []jobs.Job
+	s     *store.Store
+	b     *store.Bulk
+	now   time.Time
+	runs  [][]any
+	jobs  []jobs.Job
+	trees map[int64][]int64 // scoped workflows' teams, by the team named
 }
 
 // offer starts a run of v for ev when its trigger fires, the record is in
@@ -288,9 +289,16 @@ func (d *dispatcher) offerRecord(ctx context.Context, v *Version, id int64, ev *
 func (d *dispatcher) enter(ctx context.Context, v *Version, sub *subject, ev *Event) error {
 	wf := v.wf
 	if v.TeamID != nil {
-		teams, err := teamTree(ctx, d.s, *v.TeamID)
-		if err != nil {
-			return err
+		teams, ok := d.trees[*v.TeamID]
+		if !ok {
+			var err error
+			if teams, err = d.s.TeamTree(ctx, *v.TeamID); err != nil {
+				return err
+			}
+			if d.trees == nil {
+				d.trees = map[int64][]int64{}
+			}
+			d.trees[*v.TeamID] = teams // read once per dispatch, not per event
 		}
 		if !slices.Contains(teams, sub.teamID) {
 			return nil
@@ -385,15 +393,6 @@ func (d *dispatcher) flush(ctx context.Context) error {
 	}
 	d.runs, d.jobs = nil, nil
 	return nil
-}
-
-// teamTree is a team and the teams below it.
-func teamTree(ctx context.Context, s *store.Store, root int64) ([]int64, error) {
-	teams, err := s.Teams.List(ctx, crm.System, store.ListQuery{Limit: store.MaxPageSize})
-	if err != nil {
-		return nil, err
-	}
-	return subtree(teams.Items, root), nil
 }
 
 // stepJob is the job that runs a run from step pc; try distinguishes the

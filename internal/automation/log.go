@@ -84,20 +84,14 @@ func Runs(ctx context.Context, s *store.Store, p crm.Principal, q RunQuery) ([]R
 	if q.State != "" {
 		add("state = $%d", q.State)
 	}
-	owners, err := s.VisibleUsers(ctx, p)
+	if p.Role == crm.RoleViewer {
+		return nil, fmt.Errorf("list runs: %w", crm.ErrForbidden) // runs are about single records
+	}
+	of, err := s.OwnerFilter(ctx, p)
 	if err != nil {
 		return nil, err
 	}
-	if owners != nil {
-		if len(owners) == 0 {
-			return []Run{}, nil
-		}
-		ids := make([]string, len(owners))
-		for i, id := range owners {
-			ids[i] = fmt.Sprint(id)
-		}
-		where = append(where, "owner_id IN ("+strings.Join(ids, ",")+")")
-	}
+	where = append(where, of.Condition("owner_id"))
 	limit := q.Limit
 	if limit == 0 {
 		limit = 100

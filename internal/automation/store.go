@@ -50,42 +50,14 @@ func mayDefine(ctx context.Context, s *store.Store, p crm.Principal, teamID *int
 	if teamID == nil {
 		return crm.Invalid("workflow", "team", "a manager's workflow must name their team")
 	}
-	teams, err := managedTeams(ctx, s, p.UserID)
+	of, err := s.OwnerFilter(ctx, p)
 	if err != nil {
 		return err
 	}
-	if !slices.Contains(teams, *teamID) {
+	if !of.Team(*teamID) {
 		return crm.Invalid("workflow", "team", "is not a team you manage")
 	}
 	return nil
-}
-
-// managedTeams are the teams a manager leads and every team below them.
-func managedTeams(ctx context.Context, s *store.Store, managerID int64) ([]int64, error) {
-	teams, err := s.Teams.List(ctx, crm.System, store.ListQuery{Limit: store.MaxPageSize})
-	if err != nil {
-		return nil, err
-	}
-	var out []int64
-	for _, t := range teams.Items {
-		if t.ManagerID != nil && *t.ManagerID == managerID {
-			out = append(out, subtree(teams.Items, t.ID)...)
-		}
-	}
-	return out, nil
-}
-
-// subtree is a team and every team below it.
-func subtree(teams []crm.Team, root int64) []int64 {
-	out := []int64{root}
-	for i := 0; i < len(out); i++ {
-		for _, t := range teams {
-			if t.ParentID != nil && *t.ParentID == out[i] && !slices.Contains(out, t.ID) {
-				out = append(out, t.ID)
-			}
-		}
-	}
-	return out
 }
 
 // Apply validates a workflow and stores it as the next version of its name.
@@ -287,11 +259,11 @@ func visibleTo(ctx context.Context, s *store.Store, p crm.Principal) (func(*Vers
 	case p.Role.SeesAll():
 		return func(*Version) bool { return true }, nil
 	case p.Role == crm.RoleManager:
-		teams, err := managedTeams(ctx, s, p.UserID)
+		of, err := s.OwnerFilter(ctx, p)
 		if err != nil {
 			return nil, err
 		}
-		return func(v *Version) bool { return v.TeamID == nil || slices.Contains(teams, *v.TeamID) }, nil
+		return func(v *Version) bool { return v.TeamID == nil || of.Team(*v.TeamID) }, nil
 	}
 	return nil, fmt.Errorf("list workflows: %w", crm.ErrForbidden)
 }

@@ -139,16 +139,24 @@ func inList(column string, ids []int64) string {
 	return column + " IN (" + strings.Join(parts, ",") + ")"
 }
 
-// VisibleUsers are the users whose records p sees: nil for everyone (ops and
-// admin), p alone for a rep, the manager's hierarchy for a manager. A viewer
-// sees no records: ErrForbidden.
-func (s *Store) VisibleUsers(ctx context.Context, p crm.Principal) ([]int64, error) {
-	if p.Role == crm.RoleViewer || !p.Role.Valid() {
-		return nil, crm.ErrForbidden
+// TeamTree is a team and every team below it (a cycle in the hierarchy
+// ends the walk rather than looping).
+func (s *Store) TeamTree(ctx context.Context, root int64) ([]int64, error) {
+	rows, err := s.db.QueryContext(ctx, `WITH RECURSIVE tree(id) AS (
+		SELECT id FROM teams WHERE id = $1
+		UNION SELECT t.id FROM teams t JOIN tree ON t.parent_id = tree.id)
+		SELECT id FROM tree ORDER BY id`, root)
+	if err != nil {
+		return nil, fmt.Errorf("teams under %d: %w", root, err)
 	}
-	sc, err := s.scopeOf(ctx, p)
-	if err != nil || sc.all {
-		return nil, err
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
 	}
-	return append([]int64{}, sc.users...), nil
+	return out, rows.Err()
 }
