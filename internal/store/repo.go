@@ -104,10 +104,12 @@ func (r *Repo[T]) selectSQL() string {
 // Get reads one record. A record the principal may not see answers
 // ErrNotFound, exactly as a missing one does, and the attempt is logged.
 func (r *Repo[T]) Get(ctx context.Context, p crm.Principal, id int64) (*T, error) {
-	return r.get(ctx, r.s.db, p, id)
+	return r.get(ctx, r.s.db, p, id, "")
 }
 
-func (r *Repo[T]) get(ctx context.Context, q querier, p crm.Principal, id int64) (*T, error) {
+// get reads one record; lock is appended to the query (an update's FOR
+// UPDATE on PostgreSQL).
+func (r *Repo[T]) get(ctx context.Context, q querier, p crm.Principal, id int64, lock string) (*T, error) {
 	sc, err := r.s.scopeOf(ctx, p)
 	if err != nil {
 		return nil, err
@@ -117,7 +119,7 @@ func (r *Repo[T]) get(ctx context.Context, q querier, p crm.Principal, id int64)
 		return nil, err
 	}
 	v := new(T)
-	err = q.QueryRowContext(ctx, r.selectSQL()+" WHERE id = $1 AND "+cond, id).Scan(scanTargets(v)...)
+	err = q.QueryRowContext(ctx, r.selectSQL()+" WHERE id = $1 AND "+cond+lock, id).Scan(scanTargets(v)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		if found, _ := exists(ctx, q, r.table, "id", id); found {
 			r.s.log.Warn("access denied", "entity", r.entity, "id", id, "user", p.UserID, "role", p.Role)
@@ -323,7 +325,15 @@ func (r *Repo[T]) UpdateIn(ctx context.Context, b *Bulk, p crm.Principal, id int
 }
 
 func (r *Repo[T]) update(ctx context.Context, tx querier, p crm.Principal, id int64, change func(v *T) error) (*T, error) {
-	old, err := r.get(ctx, tx, p, id)
+	// An update writes every column from what it read: on PostgreSQL the row
+	// is locked as it is read, so that two writers changing different fields
+	// of one record at once (a user and a workflow) both land, in turn.
+	// DuckDB refuses the second writer with a conflict instead.
+	lock := ""
+	if r.s.Engine() == "postgres" {
+		lock = " FOR UPDATE"
+	}
+	old, err := r.get(ctx, tx, p, id, lock)
 	if err != nil {
 		return nil, err
 	}
