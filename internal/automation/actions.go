@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/quarterdeck/quarterdeck/internal/crm"
+	"github.com/quarterdeck/quarterdeck/internal/leads"
+	"github.com/quarterdeck/quarterdeck/internal/routing"
 	"github.com/quarterdeck/quarterdeck/internal/rules"
 	"github.com/quarterdeck/quarterdeck/internal/store"
 )
@@ -119,6 +121,8 @@ func (x *exec) act(ctx context.Context, o op, start time.Time) error {
 	}
 	var detail string
 	x.r.PC++
+	x.routes, x.rescore = o.kind == opAssign && o.assign.routes(), false
+	defer func() { x.routes = false }()
 	err = x.persist(ctx, stateQueued, nil, func(ctx context.Context, b *store.Bulk) error {
 		var err error
 		if detail, err = x.apply(ctx, b, o, sub); err != nil {
@@ -129,6 +133,13 @@ func (x *exec) act(ctx context.Context, o op, start time.Time) error {
 	})
 	if err == nil {
 		x.sub = nil // the record may have changed: read it again
+		if x.rescore {
+			// Its segments changed: its scores may test them. Scores are
+			// derived; should this fail, the next rescore puts them right.
+			if err := leads.RescoreLead(ctx, x.e.s, sub.id, x.now()); err != nil {
+				x.e.opts.Log.Warn("automation: rescore after a segment step", "lead", sub.id, "err", err)
+			}
+		}
 		return nil
 	}
 	x.r.PC--
@@ -194,6 +205,9 @@ func (x *exec) apply(ctx context.Context, b *store.Bulk, o op, sub *subject) (st
 		})
 		return fmt.Sprintf("%s: %s → %s", o.update.Field, before, after), err
 	case opAssign:
+		if o.assign.routes() {
+			return x.route(ctx, b, sub)
+		}
 		to, err := x.assignee(ctx, o, sub)
 		if err != nil {
 			return "", err
@@ -210,8 +224,42 @@ func (x *exec) apply(ctx context.Context, b *store.Bulk, o op, sub *subject) (st
 		return fmt.Sprintf("owner: %d → %d", sub.ownerID, to), err
 	case opRun:
 		return x.call(ctx, b, o, sub)
+	case opJoin, opLeave:
+		changed, err := leads.SetMember(ctx, s, b, x.actor, o.segment, sub.id, o.kind == opJoin)
+		if err != nil {
+			return "", err
+		}
+		x.rescore = changed
+		verb := map[bool]string{true: "added to", false: "removed from"}[o.kind == opJoin]
+		if !changed {
+			verb = map[bool]string{true: "already in", false: "not in"}[o.kind == opJoin]
+		}
+		return fmt.Sprintf("%s segment %q", verb, o.segment), nil
 	}
 	return "", fmt.Errorf("step %s: unknown kind %s", o.path, o.kind)
+}
+
+// route gives a lead the owner the active routing rules choose, inside b
+// (which holds the routing lock: see persist), logged as routing logs its
+// assignments, with the rule's alert and SLA.
+func (x *exec) route(ctx context.Context, b *store.Bulk, sub *subject) (string, error) {
+	s := x.e.s
+	l, err := s.Leads.Get(ctx, x.actor, sub.id)
+	if err != nil {
+		return "", err
+	}
+	rt, err := routing.RouteIn(ctx, s, b, x.actor, l, x.now())
+	if err != nil {
+		return "", err
+	}
+	a := rt.Assignments[0]
+	if _, err := s.Leads.UpdateIn(ctx, b, x.actor, l.ID, func(v *crm.Lead) error { owner := a.OwnerID; v.OwnerID = &owner; return nil }); err != nil {
+		return "", err
+	}
+	if err := rt.Write(ctx, b); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("routed to %s: %s", a.Decision.Owner, a.Decision.Reason), nil
 }
 
 // link attaches a task to the record it is about.

@@ -16,8 +16,10 @@ import (
 	"github.com/quarterdeck/quarterdeck/internal/crm"
 	"github.com/quarterdeck/quarterdeck/internal/definition"
 	"github.com/quarterdeck/quarterdeck/internal/jobs"
+	"github.com/quarterdeck/quarterdeck/internal/leads"
 	"github.com/quarterdeck/quarterdeck/internal/notify"
 	"github.com/quarterdeck/quarterdeck/internal/notify/notifytest"
+	"github.com/quarterdeck/quarterdeck/internal/routing"
 	"github.com/quarterdeck/quarterdeck/internal/store"
 	"github.com/quarterdeck/quarterdeck/internal/store/storetest"
 	"github.com/shopspring/decimal"
@@ -629,6 +631,109 @@ steps:
 		tasks := e.tasks(t, e.org.OppA1.ID)
 		if len(tasks) != 1 || tasks[0].Subject != "Downsized from 100 to 50" {
 			t.Errorf("tasks %+v, want one for 100 → 50", tasks)
+		}
+	})
+}
+
+// A lead stored without an owner is routed by the active rules inside its
+// run (logged as routing logs its assignments, turns taken in order), added
+// to a manual segment, and given a task for the owner routing chose; the dry
+// run says where routing would send it; a step naming a segment that takes
+// no leads by hand takes the error path.
+func TestRouteAndSegmentSteps(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		e := newEnv(t, s)
+		admin := storetest.As(e.org.Admin)
+		_, err := routing.Apply(ctx, s, admin, "r.yaml", []byte(`name: t
+queue_owner: admin@example.com
+pools:
+  - {name: east, method: round_robin, members: [{team: East A}]}
+rules:
+  - {name: everyone, pool: east}
+`), e.clock.Now())
+		storetest.Must(t, err)
+		_, err = leads.SaveSegment(ctx, s, admin, "d.yaml", []byte("name: Demo requests\nmanual: true\n"), e.clock.Now())
+		storetest.Must(t, err)
+		_, err = leads.SaveSegment(ctx, s, admin, "r.yaml", []byte("name: Retail\nmatch:\n  - {field: industry, equals: Retail}\n"), e.clock.Now())
+		storetest.Must(t, err)
+		wf := e.apply(t, `
+name: inbound
+trigger: {type: created, entity: lead}
+reentry: once
+steps:
+  - if: lead.owner_id == nil
+    then: [{assign: {to: routing}}]
+  - add_to_segment: Demo requests
+  - if: '"Demo requests" in lead.segments'
+    then: [{create_task: {subject: "Call {lead.last_name}"}}]
+`)
+		e.apply(t, `
+name: wrong-list
+trigger: {type: created, entity: lead}
+when: lead.industry == "Retail"
+steps:
+  - add_to_segment: Retail
+on_error:
+  - update: {field: custom_fields, value: {listing: failed}}
+`)
+		newLead := func(name, industry string) *crm.Lead {
+			l := &crm.Lead{LastName: name, Company: name + " Inc", Industry: industry, Status: crm.LeadNew, CreatedAt: e.clock.Now()}
+			storetest.Must(t, s.Leads.Create(ctx, crm.System, l))
+			return l
+		}
+		first := newLead("First", "Software")
+		dry, err := Test(ctx, s, admin, wf.wf, first.ID, e.clock.Now())
+		storetest.Must(t, err)
+		if len(dry.Steps) != 4 || dry.Steps[3].Outcome != "else" || !strings.Contains(dry.Steps[1].Detail, "rule \"everyone\"") || dry.Steps[2].Outcome != "would_add" {
+			t.Errorf("dry run %+v", dry.Steps)
+		}
+		second := newLead("Second", "Retail")
+		e.drain(t)
+		e.clock.Add(2 * time.Minute) // past the backoff of a step that met another's write (DuckDB)
+		e.drain(t)
+		owners := map[int64]bool{}
+		for _, l := range []*crm.Lead{first, second} {
+			got, err := s.Leads.Get(ctx, crm.System, l.ID)
+			storetest.Must(t, err)
+			if got.OwnerID == nil || (*got.OwnerID != e.org.RepA1.ID && *got.OwnerID != e.org.RepA2.ID) {
+				t.Fatalf("lead %s owner %v, want a rep of East A", l.LastName, got.OwnerID)
+			}
+			owners[*got.OwnerID] = true
+			as, err := routing.Assignments(ctx, s, admin, l.ID)
+			storetest.Must(t, err)
+			if len(as) != 1 || as[0].Decision.Rule != "everyone" || as[0].OwnerID != *got.OwnerID {
+				t.Errorf("lead %s assignments %+v", l.LastName, as)
+			}
+			page, err := s.Activities.List(ctx, crm.System, store.ListQuery{Filters: map[string]string{"lead_id": itoa(l.ID)}})
+			storetest.Must(t, err)
+			var calls int
+			for _, a := range page.Items {
+				if a.Subject == "Call "+l.LastName && a.OwnerID == *got.OwnerID {
+					calls++
+				}
+			}
+			if failed := got.CustomFields["listing"] == "failed"; calls != 1 || failed != (l.Industry == "Retail") {
+				t.Errorf("lead %s: %d call tasks for its owner, error path taken: %v", l.LastName, calls, failed)
+			}
+		}
+		if len(owners) != 2 {
+			t.Errorf("round robin gave both leads to one rep: %v", owners)
+		}
+		stats, err := leads.Segments(ctx, s, admin)
+		storetest.Must(t, err)
+		for _, st := range stats {
+			if st.Name == "Demo requests" && st.Leads != 2 {
+				t.Errorf("the list holds %d leads, want 2", st.Leads)
+			}
+		}
+		runs := e.runs(t, "wrong-list")
+		if len(runs) != 1 || runs[0].State != stateFailed || !strings.Contains(runs[0].Error, "manual: true") {
+			t.Errorf("wrong-list runs %+v", runs)
+		}
+		r, err := RunByID(ctx, s, crm.System, e.runs(t, "inbound")[0].ID)
+		storetest.Must(t, err)
+		if len(r.Steps) != 5 || !strings.HasPrefix(r.Steps[1].Detail, "routed to rep.a") || r.Steps[2].Detail != `added to segment "Demo requests"` {
+			t.Errorf("inbound steps %+v", r.Steps)
 		}
 	})
 }

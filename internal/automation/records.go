@@ -47,7 +47,7 @@ type column struct {
 var entities = withColumns(map[string]*entity{
 	"lead": {typ: reflect.TypeFor[crm.Lead](), owner: "owner_id",
 		updatable: settables("status", "title", "source", "channel", "custom_fields"),
-		derived:   rules.Fields{"lead.score": rules.Number, "lead.grade": rules.Text}},
+		derived:   rules.Fields{"lead.score": rules.Number, "lead.grade": rules.Text, "lead.segments": rules.List}},
 	"contact": {typ: reflect.TypeFor[crm.Contact](), owner: "owner_id",
 		related:   []relation{{"account", "account", "account_id"}},
 		updatable: settables("title", "phone")},
@@ -294,6 +294,26 @@ func opportunityFacts(ctx context.Context, s *store.Store, id int64, now time.Ti
 // leadFacts adds the lead's score and grade by the general scoring model
 // (absent when no model scores it).
 func leadFacts(ctx context.Context, s *store.Store, id int64, r rules.Record) error {
+	rows, err := s.DB().QueryContext(ctx, `SELECT g.name FROM lead_segment_members m JOIN lead_segments g ON g.id = m.segment_id WHERE m.lead_id = $1 ORDER BY g.name`, id)
+	if err != nil {
+		return fmt.Errorf("segments of lead %d: %w", id, err)
+	}
+	var segs []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			rows.Close()
+			return err
+		}
+		segs = append(segs, name)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if segs != nil {
+		r["lead.segments"] = segs
+	}
 	model, err := scoringModel(ctx, s, "")
 	if err != nil || model == 0 {
 		return err

@@ -16,6 +16,7 @@ import (
 	"github.com/quarterdeck/quarterdeck/internal/crm"
 	"github.com/quarterdeck/quarterdeck/internal/jobs"
 	"github.com/quarterdeck/quarterdeck/internal/notify"
+	"github.com/quarterdeck/quarterdeck/internal/routing"
 	"github.com/quarterdeck/quarterdeck/internal/rules"
 	"github.com/quarterdeck/quarterdeck/internal/store"
 )
@@ -144,6 +145,9 @@ type exec struct {
 	sub     *subject
 	steps   [][]any
 	started time.Time
+	// routes: the step being persisted assigns through routing (it takes
+	// routing's lock); rescore: it changed the lead's segments.
+	routes, rescore bool
 }
 
 func (e *Engine) handle(ctx context.Context, j *jobs.Job) error {
@@ -177,8 +181,22 @@ func (e *Engine) handle(ctx context.Context, j *jobs.Job) error {
 	if x.actor, err = actorOf(ctx, e.s, p.v.AppliedBy); err != nil {
 		return x.fail(ctx, err.Error())
 	}
-	return x.loop(ctx)
+	err = x.loop(ctx)
+	if err != nil && r.startPC != in.PC && r.State == stateQueued {
+		// This job moved the run on before the trouble (a failed step's
+		// error path, say): its own retry would find the run past its pc and
+		// stop as a duplicate. Go on from here in a job of its own instead.
+		if perr := x.persist(ctx, stateQueued, x.stepJob(r.PC, 0, x.now().Add(resumePause)), nil); perr == nil {
+			e.opts.Log.Warn("automation: a step will be tried again", "run", r.ID, "step", x.wf.program[r.PC].path, "err", err)
+			return nil
+		}
+	}
+	return err
 }
+
+// resumePause is how long a run waits before a step that met database
+// trouble (a write conflict on DuckDB) is tried again in a new job.
+const resumePause = 5 * time.Second
 
 // actorOf is the principal a workflow acts as: the user who applied it, so
 // that its steps can do no more than they could.
@@ -304,7 +322,12 @@ func (x *exec) persist(ctx context.Context, state string, next *jobs.Job, fn fun
 	} else {
 		// What the step writes carries the run's depth, for loop protection.
 		ctx = store.WithCause(ctx, store.Cause{Workflow: r.Workflow, Depth: r.Depth + 1})
-		err = x.e.s.WithBulk(ctx, func(b *store.Bulk) error {
+		with := x.e.s.WithBulk
+		if x.routes {
+			// Routing's turn order and caps need its lock for the whole write.
+			with = func(ctx context.Context, fn func(*store.Bulk) error) error { return routing.InTx(ctx, x.e.s, fn) }
+		}
+		err = with(ctx, func(b *store.Bulk) error {
 			if err := fn(ctx, b); err != nil {
 				return err
 			}

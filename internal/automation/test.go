@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/quarterdeck/quarterdeck/internal/crm"
+	"github.com/quarterdeck/quarterdeck/internal/routing"
 	"github.com/quarterdeck/quarterdeck/internal/store"
 )
 
@@ -76,7 +77,20 @@ func Test(ctx context.Context, s *store.Store, p crm.Principal, wf *Workflow, re
 		case opUpdate:
 			say(o, "would_update", fmt.Sprintf("%s: %s → %v", o.update.Field, show(sub.record[entity+"."+o.update.Field]), o.update.Value))
 		case opAssign:
-			say(o, "would_assign", fmt.Sprintf("owner %s → %s", show(sub.record["owner.email"]), o.assign.To))
+			to := o.assign.To
+			if o.assign.routes() {
+				to = "the routing rules' choice"
+				if l, err := s.Leads.Get(ctx, p, recordID); err == nil {
+					if d, err := routing.Preview(ctx, s, p, l, now); err == nil {
+						to = fmt.Sprintf("%s (%s)", d.Owner, d.Reason)
+					} else {
+						to += fmt.Sprintf(", which cannot route it: %v", err)
+					}
+				}
+			}
+			say(o, "would_assign", fmt.Sprintf("owner %s → %s", show(sub.record["owner.email"]), to))
+		case opJoin, opLeave:
+			say(o, "would_"+map[bool]string{true: "add", false: "remove"}[o.kind == opJoin], fmt.Sprintf("segment %q", o.segment))
 		case opRun:
 			say(o, "would_start", o.run)
 		case opFail:

@@ -114,8 +114,11 @@ type StepDoc struct {
 	Update     *UpdateDoc `yaml:"update"`
 	Assign     *AssignDoc `yaml:"assign"`
 	Run        string     `yaml:"run"` // start another workflow on the same record
-	Stop       *bool      `yaml:"stop"`
-	Fail       string     `yaml:"fail"` // end the run as failed with this reason
+	// AddToSegment and RemoveFromSegment name a manual lead segment.
+	AddToSegment      string `yaml:"add_to_segment"`
+	RemoveFromSegment string `yaml:"remove_from_segment"`
+	Stop              *bool  `yaml:"stop"`
+	Fail              string `yaml:"fail"` // end the run as failed with this reason
 }
 
 // WaitDoc pauses a run: for a duration, until a condition holds (re-tested
@@ -150,11 +153,14 @@ type UpdateDoc struct {
 	Value any    `yaml:"value"`
 }
 
-// AssignDoc gives the record a new owner: a user by e-mail, or the owner's
-// manager.
+// AssignDoc gives the record a new owner: a user by e-mail, the owner's
+// manager, or (leads) whoever the active routing rules choose.
 type AssignDoc struct {
-	To string `yaml:"to"` // an e-mail address, or "manager"
+	To string `yaml:"to"` // an e-mail address, "manager" or "routing"
 }
+
+// routes reports whether the step assigns through the routing rules.
+func (a *AssignDoc) routes() bool { return a != nil && strings.EqualFold(a.To, "routing") }
 
 // Workflow is a compiled, valid workflow.
 type Workflow struct {
@@ -188,6 +194,8 @@ const (
 	opAssign = "assign"
 	opRun    = "run"
 	opFail   = "fail"
+	opJoin   = "add_to_segment"
+	opLeave  = "remove_from_segment"
 )
 
 // op is one instruction of a compiled workflow.
@@ -202,13 +210,14 @@ type op struct {
 	timeout    time.Duration
 	checkEvery time.Duration
 
-	notify *NotifyDoc
-	task   *TaskDoc
-	due    time.Duration
-	update *UpdateDoc
-	assign *AssignDoc
-	run    string
-	reason string
+	notify  *NotifyDoc
+	task    *TaskDoc
+	due     time.Duration
+	update  *UpdateDoc
+	assign  *AssignDoc
+	run     string
+	reason  string
+	segment string
 }
 
 // label is what the run log calls the step.
@@ -372,10 +381,12 @@ func (c *compiler) step(at string, s StepDoc) {
 	set(s.Update != nil, "update")
 	set(s.Assign != nil, "assign")
 	set(s.Run != "", "run")
+	set(s.AddToSegment != "", opJoin)
+	set(s.RemoveFromSegment != "", opLeave)
 	set(s.Stop != nil, "stop")
 	set(s.Fail != "", "fail")
 	if len(kinds) != 1 {
-		d.Add(at, "a step needs exactly one of if, wait, notify, create_task, update, assign, run, stop, fail (has %d: %s)", len(kinds), strings.Join(kinds, ", "))
+		d.Add(at, "a step needs exactly one of if, wait, notify, create_task, update, assign, run, add_to_segment, remove_from_segment, stop, fail (has %d: %s)", len(kinds), strings.Join(kinds, ", "))
 		return
 	}
 	if s.If == "" && (len(s.Then) > 0 || len(s.Else) > 0) {
@@ -453,9 +464,14 @@ func (c *compiler) step(at string, s StepDoc) {
 		o.update = &u
 	case "assign":
 		a := *s.Assign
-		d.Require(a.To != "", at+".assign.to", "give an e-mail address or manager")
+		d.Require(a.To != "", at+".assign.to", "give an e-mail address, manager, or routing (leads: the routing rules choose)")
 		d.Require(entity == "" || entities[entity].owner != "", at+".assign", fmt.Sprintf("a %s has no owner to assign", entity))
+		d.Require(!a.routes() || entity == "" || entity == "lead", at+".assign.to", fmt.Sprintf("routing rules assign leads, not a %s: name an e-mail address or manager", entity))
 		o.assign = &a
+	case opJoin, opLeave:
+		o.segment = strings.TrimSpace(s.AddToSegment + s.RemoveFromSegment)
+		d.Require(o.segment != "", at+"."+o.kind, "name a manual lead segment")
+		d.Require(entity == "" || entity == "lead", at+"."+o.kind, fmt.Sprintf("segments hold leads, not a %s: this step goes with a lead trigger", entity))
 	case "run":
 		d.Require(validName(s.Run), at+".run", "name the workflow to start")
 		d.Require(s.Run != c.w.Doc.Name, at+".run", "a workflow cannot start itself")

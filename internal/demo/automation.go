@@ -11,7 +11,6 @@ import (
 	"github.com/quarterdeck/quarterdeck/internal/automation"
 	"github.com/quarterdeck/quarterdeck/internal/crm"
 	"github.com/quarterdeck/quarterdeck/internal/jobs"
-	"github.com/quarterdeck/quarterdeck/internal/routing"
 	"github.com/quarterdeck/quarterdeck/internal/store"
 )
 
@@ -125,11 +124,9 @@ func demoWrites(ctx context.Context, s *store.Store, now time.Time) error {
 		{FirstName: "Tomás", LastName: "Ibarra", Email: "tomas.ibarra@northgate-logistics.example", Company: "Northgate Logistics", Title: "VP Sales", Country: "US", State: "IL"},
 	} {
 		l.Source, l.Channel, l.Status, l.CreatedAt = "Web form", "Organic search", crm.LeadNew, now
+		// Stored without an owner, as a CRM sync would: the workflow routes it.
 		if err := s.Leads.Create(ctx, crm.System, &l); err != nil {
 			return fmt.Errorf("demo automation: a demo request: %w", err)
-		}
-		if _, err := routing.Assign(ctx, s, crm.System, l.ID, now); err != nil {
-			return fmt.Errorf("demo automation: route lead %d: %w", l.ID, err)
 		}
 	}
 	return nil

@@ -49,6 +49,26 @@ func (sc *Scorer) Record(l *crm.Lead, events []crm.LeadEvent, asOf time.Time) ru
 	return sub.Record
 }
 
+// StoredRecords are stored leads as rules see them at their times: Record,
+// with the manual segments each is in.
+func (sc *Scorer) StoredRecords(ctx context.Context, s *store.Store, ls []*crm.Lead, at []time.Time) ([]rules.Record, error) {
+	ids := make([]int64, len(ls))
+	for i, l := range ls {
+		ids[i] = l.ID
+	}
+	manual, err := manualMembers(ctx, s.DB(), sc.segs, "lead_id IN ("+idList(ids)+")")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]rules.Record, len(ls))
+	for i, l := range ls {
+		sub := NewSubject(l, nil, manual[l.ID])
+		sc.record(&sub, scoreSubject(sc.generalOnly(), sc.segs, &sub, at[i]))
+		out[i] = sub.Record
+	}
+	return out, nil
+}
+
 func (sc *Scorer) generalOnly() []*Version {
 	if sc.general == nil {
 		return nil

@@ -16,11 +16,14 @@ import (
 
 // SegmentDoc is an ICP segment as written in YAML: a saved filter on lead
 // fields, e.g. "software, 200-2,000 employees, North America". A lead is in
-// the segment when every test of Match holds.
+// the segment when every test of Match holds. A manual segment (a static
+// list: "webinar attendees", "nurture") has no tests: leads are added and
+// removed by hand or by workflows, and stay until removed.
 type SegmentDoc struct {
 	Name        string        `yaml:"name" json:"name"`
 	Description string        `yaml:"description" json:"description,omitempty"`
-	Match       []SegmentTest `yaml:"match" json:"match"`
+	Manual      bool          `yaml:"manual" json:"manual,omitempty"`
+	Match       []SegmentTest `yaml:"match" json:"match,omitempty"`
 }
 
 // SegmentTest is one condition of a segment: a field test or an expression.
@@ -39,8 +42,12 @@ type Segment struct {
 	conds     []*rules.Condition
 }
 
-// Matches reports whether the lead is in the segment.
+// Matches reports whether the lead's fields put it in the segment; a manual
+// segment's members are stored, not matched.
 func (sg *Segment) Matches(r rules.Record) bool {
+	if sg.Doc.Manual {
+		return false
+	}
 	for _, c := range sg.conds {
 		if !c.Match(r) {
 			return false
@@ -86,7 +93,11 @@ func parseSegment(file string, data []byte) (*Segment, error) {
 	}
 	doc.Name = strings.TrimSpace(doc.Name)
 	d.Require(doc.Name != "" && len(doc.Name) <= maxNameLen, "name", fmt.Sprintf("a segment needs a name of at most %d characters", maxNameLen))
-	d.Require(len(doc.Match) > 0, "match", "a segment needs at least one test (field: with an operator, or when:)")
+	if doc.Manual {
+		d.Require(len(doc.Match) == 0, "match", "a manual segment has no tests: its leads are added and removed by hand or by workflows (drop match, or drop manual: true to match leads by their fields)")
+	} else {
+		d.Require(len(doc.Match) > 0, "match", "a segment needs at least one test (field: with an operator, or when:), or manual: true for a list kept by hand")
+	}
 	sg := &Segment{Name: doc.Name, Doc: doc, Source: string(data)}
 	for i, t := range doc.Match {
 		if c := compileCondition(d, fmt.Sprintf("match[%d]", i), t.Test, t.When, segmentFields, false); c != nil {
@@ -154,8 +165,14 @@ func SaveSegment(ctx context.Context, s *store.Store, p crm.Principal, file stri
 					return fmt.Errorf("clear %s: %w", t, err)
 				}
 			}
+			if _, err := b.Exec(ctx, `DELETE FROM lead_segment_members WHERE segment_id = $1`, id); err != nil {
+				return err // it may have been a manual one: rescore keeps those
+			}
 			_, err := rescore(ctx, s, b, vs, segs, now)
 			return err
+		}
+		if sg.Doc.Manual {
+			return nil // its members stay: a rule segment turned manual keeps the leads it had
 		}
 		if _, err := b.Exec(ctx, `DELETE FROM lead_segment_members WHERE segment_id = $1`, id); err != nil {
 			return err
@@ -198,6 +215,106 @@ func DeleteSegment(ctx context.Context, s *store.Store, p crm.Principal, id int6
 		}
 		return b.Audit(ctx, p, "delete", "lead_segment", id, nil, nil)
 	})
+}
+
+// SetMember adds a lead to a manual segment (member true) or removes it,
+// inside b, as p (who must be able to see the lead), audited. It reports
+// whether membership changed. The caller rescores the lead once b commits
+// (RescoreLead) when scoring models test segments.
+func SetMember(ctx context.Context, s *store.Store, b *store.Bulk, p crm.Principal, segment string, leadID int64, member bool) (bool, error) {
+	if !p.Role.Valid() || p.Role == crm.RoleViewer {
+		return false, crm.ErrForbidden
+	}
+	sg, err := manualSegment(ctx, s, segment)
+	if err != nil {
+		return false, err
+	}
+	if _, err := s.Leads.Get(ctx, p, leadID); err != nil {
+		return false, err
+	}
+	var n int64
+	if err := b.QueryRow(ctx, `SELECT COUNT(*) FROM lead_segment_members WHERE segment_id = $1 AND lead_id = $2`, sg.ID, leadID).Scan(&n); err != nil {
+		return false, fmt.Errorf("segment members: %w", err)
+	}
+	if (n > 0) == member {
+		return false, nil
+	}
+	action, q := "add_member", `INSERT INTO lead_segment_members (segment_id, lead_id) VALUES ($1, $2)`
+	if !member {
+		action, q = "remove_member", `DELETE FROM lead_segment_members WHERE segment_id = $1 AND lead_id = $2`
+	}
+	if _, err := b.Exec(ctx, q, sg.ID, leadID); err != nil {
+		return false, fmt.Errorf("segment members: %w", err)
+	}
+	return true, b.Audit(ctx, p, action, "lead_segment", sg.ID, nil, map[string]any{"lead_id": leadID})
+}
+
+// manualSegment finds the manual segment of that name, or says why not.
+func manualSegment(ctx context.Context, s *store.Store, name string) (*Segment, error) {
+	segs, err := loadSegments(ctx, s.DB())
+	if err != nil {
+		return nil, err
+	}
+	i := slices.IndexFunc(segs, func(sg *Segment) bool { return sg.Name == name })
+	if i < 0 {
+		return nil, crm.Invalid("segment", name, "no segment of that name")
+	}
+	if !segs[i].Doc.Manual {
+		return nil, crm.Invalid("segment", name, "defined by its tests, leads join it by their fields; only a manual segment (manual: true) takes leads by hand")
+	}
+	return segs[i], nil
+}
+
+// manualIDs lists the ids of the manual segments, whose stored members a
+// rescore keeps ("" when there are none).
+func manualIDs(segs []*Segment) string {
+	var ids []int64
+	for _, sg := range segs {
+		if sg.Doc.Manual {
+			ids = append(ids, sg.ID)
+		}
+	}
+	return idList(ids)
+}
+
+// keepManual is the condition, added to a DELETE of segment members, that
+// spares the manual segments' members.
+func keepManual(segs []*Segment) string {
+	if ids := manualIDs(segs); ids != "" {
+		return " AND segment_id NOT IN (" + ids + ")"
+	}
+	return ""
+}
+
+// manualMembers are the names of the manual segments each lead is in
+// (leadCond on lead_id, e.g. "lead_id = 7"), for the record rules see.
+func manualMembers(ctx context.Context, db *sql.DB, segs []*Segment, leadCond string) (map[int64][]string, error) {
+	ids := manualIDs(segs)
+	if ids == "" {
+		return nil, nil
+	}
+	names := map[int64]string{}
+	for _, sg := range segs {
+		names[sg.ID] = sg.Name
+	}
+	q := `SELECT lead_id, segment_id FROM lead_segment_members WHERE segment_id IN (` + ids + `)`
+	if leadCond != "" {
+		q += " AND " + leadCond
+	}
+	rows, err := db.QueryContext(ctx, q+` ORDER BY lead_id, segment_id`)
+	if err != nil {
+		return nil, fmt.Errorf("manual segment members: %w", err)
+	}
+	defer rows.Close()
+	out := map[int64][]string{}
+	for rows.Next() {
+		var lead, seg int64
+		if err := rows.Scan(&lead, &seg); err != nil {
+			return nil, err
+		}
+		out[lead] = append(out[lead], names[seg])
+	}
+	return out, rows.Err()
 }
 
 func actor(p crm.Principal) *int64 {

@@ -41,6 +41,7 @@ func TestSegmentErrors(t *testing.T) {
 		{"name: x\nmatch:\n  - field: segments\n    contains: y\n", `s.yaml:3: match[0].field: unknown field "segments"`},
 		{"name: x\nmatch:\n  - when: employees > \"many\"\n", "s.yaml:3: match[0].when:"},
 		{"match:\n  - field: industry\n    equals: x\n", "s.yaml:1: name:"},
+		{"name: x\nmanual: true\nmatch:\n  - field: industry\n    equals: x\n", "s.yaml:3: match: a manual segment has no tests"},
 	} {
 		_, err := leads.ParseSegment("s.yaml", []byte(c.doc))
 		if !errors.Is(err, crm.ErrInvalid) || !strings.Contains(err.Error(), c.want) {
@@ -101,6 +102,75 @@ func TestSegmentsAndScoring(t *testing.T) {
 		must(t, leads.DeleteSegment(ctx, s, admin, sg.ID))
 		if stats, _ := leads.Segments(ctx, s, admin); len(stats) != 0 {
 			t.Errorf("after delete: %+v", stats)
+		}
+	})
+}
+
+// A manual segment holds the leads added to it, by whom may see them; its
+// members survive every rescore (one lead, and all after a segment is
+// saved), scoring rules see them, and a rule segment takes no lead by hand.
+func TestManualSegment(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		f := newFixture(t, s)
+		admin := storetest.As(f.org.Admin)
+		_, err := leads.SaveSegment(ctx, s, admin, "m.yaml", []byte("name: Follow up\nmanual: true\n"), asOf)
+		must(t, err)
+		_, err = leads.SaveSegment(ctx, s, admin, "s.yaml", []byte(segment), asOf)
+		must(t, err)
+		withList := strings.Replace(model, "engagement:", "  - name: On the follow-up list\n    field: segments\n    contains: Follow up\n    points: 3\nengagement:", 1)
+		_, err = leads.Apply(ctx, s, admin, "m.yaml", []byte(withList), asOf)
+		must(t, err)
+		set := func(p crm.Principal, seg string, lead int64, member bool) (bool, error) {
+			var changed bool
+			err := s.WithBulk(ctx, func(b *store.Bulk) error {
+				var err error
+				changed, err = leads.SetMember(ctx, s, b, p, seg, lead, member)
+				return err
+			})
+			return changed, err
+		}
+		before := scoreOf(t, s, admin, f.a1.ID).Score
+		if ch, err := set(storetest.As(f.org.RepA1), "Follow up", f.a1.ID, true); err != nil || !ch {
+			t.Fatalf("the owner adds their lead: %v %v", ch, err)
+		}
+		if ch, err := set(storetest.As(f.org.RepA1), "Follow up", f.a1.ID, true); err != nil || ch {
+			t.Errorf("adding it again: changed %v, %v", ch, err)
+		}
+		if _, err := set(storetest.As(f.org.RepB), "Follow up", f.a1.ID, true); !errors.Is(err, crm.ErrNotFound) && !errors.Is(err, crm.ErrForbidden) {
+			t.Errorf("another team's rep adding the lead: %v", err)
+		}
+		if _, err := set(admin, "Software", f.a2.ID, true); !errors.Is(err, crm.ErrInvalid) || !strings.Contains(err.Error(), "manual: true") {
+			t.Errorf("a lead added to a rule segment: %v", err)
+		}
+		if _, err := set(admin, "Nope", f.a2.ID, true); !errors.Is(err, crm.ErrInvalid) {
+			t.Errorf("an unknown segment: %v", err)
+		}
+		must(t, leads.RescoreLead(ctx, s, f.a1.ID, asOf))
+		if got := scoreOf(t, s, admin, f.a1.ID).Score; got != before+3 {
+			t.Errorf("a1 on the list: %v, want %v + 3", got, before)
+		}
+		// Saving a segment rescores every lead: the list stays.
+		_, err = leads.SaveSegment(ctx, s, admin, "s.yaml", []byte(strings.Replace(segment, "software", "retail", 1)), asOf)
+		must(t, err)
+		members := func() int64 {
+			stats, err := leads.Segments(ctx, s, admin)
+			must(t, err)
+			for _, st := range stats {
+				if st.Name == "Follow up" {
+					return st.Leads
+				}
+			}
+			return -1
+		}
+		if n := members(); n != 1 || scoreOf(t, s, admin, f.a1.ID).Score != before+3 {
+			t.Errorf("after every lead was rescored: %d members, score %v", n, scoreOf(t, s, admin, f.a1.ID).Score)
+		}
+		if ch, err := set(admin, "Follow up", f.a1.ID, false); err != nil || !ch {
+			t.Fatalf("remove: %v %v", ch, err)
+		}
+		must(t, leads.RescoreLead(ctx, s, f.a1.ID, asOf))
+		if n := members(); n != 0 || scoreOf(t, s, admin, f.a1.ID).Score != before {
+			t.Errorf("after removal: %d members, score %v, want 0 and %v", n, scoreOf(t, s, admin, f.a1.ID).Score, before)
 		}
 	})
 }

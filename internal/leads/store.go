@@ -234,6 +234,13 @@ func rescoreLeads(ctx context.Context, s *store.Store, ids []int64, asOf time.Ti
 	if err != nil {
 		return err
 	}
+	manual, err := manualMembers(ctx, s.DB(), segs, leadIs("lead_id"))
+	if err != nil {
+		return err
+	}
+	for i := range subjects {
+		withManual(&subjects[i], manual)
+	}
 	before, err := currentScores(ctx, s.DB(), leadIs("lead_id"), vs)
 	if err != nil {
 		return err
@@ -248,7 +255,7 @@ func rescoreLeads(ctx context.Context, s *store.Store, ids []int64, asOf time.Ti
 			}
 		}
 		if len(segs) > 0 && withSegments {
-			if _, err := b.Exec(ctx, `DELETE FROM lead_segment_members WHERE `+leadIs("lead_id")); err != nil {
+			if _, err := b.Exec(ctx, `DELETE FROM lead_segment_members WHERE `+leadIs("lead_id")+keepManual(segs)); err != nil {
 				return fmt.Errorf("clear the segment members: %w", err)
 			}
 		}
@@ -389,10 +396,22 @@ func rescore(ctx context.Context, s *store.Store, b *store.Bulk, vs []*Version, 
 			return 0, err
 		}
 	}
-	if _, err := b.Exec(ctx, `DELETE FROM lead_segment_members`); err != nil {
+	if _, err := b.Exec(ctx, `DELETE FROM lead_segment_members WHERE TRUE`+keepManual(segs)); err != nil {
 		return 0, fmt.Errorf("clear the segment members: %w", err)
 	}
-	subjects, errp := streamSubjects(ctx, s.DB(), kindsOf(vs))
+	manual, err := manualMembers(ctx, s.DB(), segs, "")
+	if err != nil {
+		return 0, err
+	}
+	stream, errp := streamSubjects(ctx, s.DB(), kindsOf(vs))
+	subjects := func(yield func(Subject) bool) {
+		for sub := range stream {
+			withManual(&sub, manual)
+			if !yield(sub) {
+				return
+			}
+		}
+	}
 	var n int64
 	if err := write(ctx, b, pipeline(ctx, vs, segs, subjects, asOf), asOf, &n); err != nil {
 		return n, err
@@ -415,6 +434,13 @@ func rescore(ctx context.Context, s *store.Store, b *store.Bulk, vs []*Version, 
 	return n, nil
 }
 
+// withManual puts the manual segments the lead is in into its record.
+func withManual(sub *Subject, manual map[int64][]string) {
+	if names := manual[sub.ID]; len(names) > 0 {
+		sub.Record["segments"] = slices.Clone(names)
+	}
+}
+
 // scored is one lead's results under every version that applies to it,
 // and the segments it is in.
 type scored struct {
@@ -432,7 +458,7 @@ type versionResult struct {
 // record) and scores it with every version that applies.
 func scoreSubject(vs []*Version, segs []*Segment, sub *Subject, asOf time.Time) scored {
 	sc := scored{lead: sub.ID}
-	var names []string
+	names, _ := sub.Record["segments"].([]string) // the manual ones it is in, stored
 	for _, sg := range segs {
 		if sg.Matches(sub.Record) {
 			sc.segments = append(sc.segments, sg.ID)

@@ -213,7 +213,6 @@ func assign(ctx context.Context, s *store.Store, p crm.Principal, ids []int64, a
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	now := at[len(at)-1]
 	v, err := Active(ctx, s)
 	if err != nil {
 		return nil, err
@@ -222,30 +221,14 @@ func assign(ctx context.Context, s *store.Store, p crm.Principal, ids []int64, a
 		return nil, fmt.Errorf("%w: %w", crm.ErrConflict, ErrNoRuleSet)
 	}
 	ls := make([]*crm.Lead, len(ids))
-	recs := make([]rules.Record, len(ids))
 	for i, id := range ids {
 		if ls[i], err = s.Leads.Get(ctx, p, id); err != nil {
 			return nil, err
 		}
 	}
-	sc, err := leads.NewScorer(ctx, s)
-	if err != nil {
-		return nil, err
-	}
-	for i, l := range ls {
-		recs[i] = sc.Record(l, nil, at[i])
-	}
 	var out []Assignment
 	err = InTx(ctx, s, func(b *store.Bulk) error {
-		org, err := LoadOrg(ctx, s, crm.System, now)
-		if err != nil {
-			return err
-		}
-		st, err := LoadState(ctx, b)
-		if err != nil {
-			return err
-		}
-		rt, err := decide(ctx, b, p, v, org, st, ls, recs, at, esc)
+		rt, err := decideStored(ctx, s, b, p, v, ls, at, esc)
 		if err != nil {
 			return err
 		}
@@ -261,6 +244,61 @@ func assign(ctx context.Context, s *store.Store, p crm.Principal, ids []int64, a
 		return rt.Write(ctx, b)
 	})
 	return out, err
+}
+
+// RouteIn decides where one stored lead goes under the active rules, inside
+// b, which must hold the routing lock (InTx): a workflow's assign step. The
+// caller stores the lead's new owner (through the store, so the change is
+// audited and seen by other workflows), then Write stores the decision's
+// log, its alert and the turn order.
+func RouteIn(ctx context.Context, s *store.Store, b *store.Bulk, p crm.Principal, l *crm.Lead, now time.Time) (*Routed, error) {
+	v, err := Active(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	if v == nil {
+		return nil, fmt.Errorf("%w: %w", crm.ErrConflict, ErrNoRuleSet)
+	}
+	return decideStored(ctx, s, b, p, v, []*crm.Lead{l}, []time.Time{now}, nil)
+}
+
+// Preview says where the active rules would send a stored lead now, without
+// assigning anything or moving a turn (a dry run).
+func Preview(ctx context.Context, s *store.Store, p crm.Principal, l *crm.Lead, now time.Time) (Decision, error) {
+	v, err := Active(ctx, s)
+	if err != nil {
+		return Decision{}, err
+	}
+	if v == nil {
+		return Decision{}, fmt.Errorf("%w: %w", crm.ErrConflict, ErrNoRuleSet)
+	}
+	ds, err := DryRun(ctx, s, p, v.set, []crm.Lead{*l}, now)
+	if err != nil {
+		return Decision{}, err
+	}
+	return ds[0], nil
+}
+
+// decideStored routes stored leads inside b (InTx): their records as rules
+// see them, the organisation, and the turn order this transaction reads.
+func decideStored(ctx context.Context, s *store.Store, b *store.Bulk, p crm.Principal, v *Version, ls []*crm.Lead, at []time.Time, esc map[int64]escalation) (*Routed, error) {
+	sc, err := leads.NewScorer(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	recs, err := sc.StoredRecords(ctx, s, ls, at)
+	if err != nil {
+		return nil, err
+	}
+	org, err := LoadOrg(ctx, s, crm.System, at[len(at)-1])
+	if err != nil {
+		return nil, err
+	}
+	st, err := LoadState(ctx, b)
+	if err != nil {
+		return nil, err
+	}
+	return decide(ctx, b, p, v, org, st, ls, recs, at, esc)
 }
 
 // InTx runs fn in one transaction (on the store, or on a held Writer)
