@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"text/tabwriter"
 	"time"
 
@@ -14,9 +15,10 @@ import (
 func (c cli) leadsSegmentsCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "segments",
-		Short: "ICP segments: saved filters on lead fields that scoring rules and routing can test",
+		Short: "ICP segments: saved filters on lead fields (or manual lists) that scoring rules, routing and workflows can test",
 	}
-	cmd.AddCommand(c.segmentsListCommand(), c.segmentsSaveCommand(), c.segmentsShowCommand(), c.segmentsDeleteCommand())
+	cmd.AddCommand(c.segmentsListCommand(), c.segmentsSaveCommand(), c.segmentsShowCommand(), c.segmentsDeleteCommand(),
+		c.segmentsMembersCommand("add"), c.segmentsMembersCommand("remove"))
 	return cmd
 }
 
@@ -148,5 +150,42 @@ func (c cli) segmentsDeleteCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&as, "as", "", "delete as this user (email); ops or admin")
+	return cmd
+}
+
+// segmentsMembersCommand adds leads to a manual segment, or removes them.
+func (c cli) segmentsMembersCommand(verb string) *cobra.Command {
+	var as string
+	cmd := &cobra.Command{
+		Use:   verb + " NAME LEAD_ID...",
+		Short: map[string]string{"add": "Add leads to a manual segment", "remove": "Remove leads from a manual segment"}[verb],
+		Args:  cobra.MinimumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ids := make([]int64, len(args)-1)
+			for i, a := range args[1:] {
+				id, err := strconv.ParseInt(a, 10, 64)
+				if err != nil {
+					return fmt.Errorf("lead id %q is not a number", a)
+				}
+				ids[i] = id
+			}
+			s, p, err := c.openAs(cmd, as)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			m := leads.Membership{Add: ids}
+			if verb == "remove" {
+				m = leads.Membership{Remove: ids}
+			}
+			n, err := leads.ChangeMembers(cmd.Context(), s, p, args[0], m, time.Now().UTC())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.stdout, "%s %q: %d of %d leads moved (the rest were already so)\n", verb, args[0], n, len(ids))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&as, "as", "", "act as this user (email); they must see the leads")
 	return cmd
 }

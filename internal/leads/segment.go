@@ -249,6 +249,43 @@ func SetMember(ctx context.Context, s *store.Store, b *store.Bulk, p crm.Princip
 	return true, b.Audit(ctx, p, action, "lead_segment", sg.ID, nil, map[string]any{"lead_id": leadID})
 }
 
+// Membership is a change of a manual segment's leads by hand.
+type Membership struct {
+	Add    []int64 `json:"add"`
+	Remove []int64 `json:"remove"`
+}
+
+// ChangeMembers adds and removes leads of a manual segment in one
+// transaction (all or none: a lead p may not see refuses the lot) and
+// rescores the leads that moved. It returns how many moved.
+func ChangeMembers(ctx context.Context, s *store.Store, p crm.Principal, segment string, m Membership, now time.Time) (int, error) {
+	if len(m.Add)+len(m.Remove) == 0 {
+		return 0, crm.Invalid("segment", segment, "name leads to add or remove")
+	}
+	var moved []int64
+	err := s.WithBulk(ctx, func(b *store.Bulk) error {
+		for _, c := range []struct {
+			ids    []int64
+			member bool
+		}{{m.Add, true}, {m.Remove, false}} {
+			for _, id := range c.ids {
+				changed, err := SetMember(ctx, s, b, p, segment, id, c.member)
+				if err != nil {
+					return err
+				}
+				if changed {
+					moved = append(moved, id)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return len(moved), RescoreLeads(ctx, s, moved, now)
+}
+
 // manualSegment finds the manual segment of that name, or says why not.
 func manualSegment(ctx context.Context, s *store.Store, name string) (*Segment, error) {
 	segs, err := loadSegments(ctx, s.DB())

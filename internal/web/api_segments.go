@@ -21,6 +21,7 @@ func (srv *Server) segmentRoutes() {
 	m.HandleFunc("GET /api/leads/segments", srv.requireAPI(srv.handleSegmentsAPI))
 	m.HandleFunc("POST /api/leads/segments", srv.requireAPI(srv.handleSaveSegmentAPI))
 	m.HandleFunc("DELETE /api/leads/segments/{id}", srv.requireAPI(srv.handleDeleteSegmentAPI))
+	m.HandleFunc("POST /api/leads/segments/{name}/members", srv.requireAPI(srv.handleSegmentMembersAPI))
 	m.HandleFunc("GET /leads/segments", srv.requirePage(srv.handleSegmentsPage))
 	m.HandleFunc("POST /leads/segments", srv.requirePage(srv.handleSaveSegmentPage))
 }
@@ -146,4 +147,25 @@ func (srv *Server) handleSaveSegmentPage(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	srv.pageError(w, r, err)
+}
+
+// handleSegmentMembersAPI adds and removes leads of a manual segment:
+// {"add": [ids], "remove": [ids]}.
+func (srv *Server) handleSegmentMembersAPI(w http.ResponseWriter, r *http.Request) {
+	body, err := readBody(w, r)
+	if err != nil {
+		srv.writeError(w, r, err)
+		return
+	}
+	var m leads.Membership
+	if err := decodeInto(body, &m); err != nil {
+		srv.writeError(w, r, err)
+		return
+	}
+	n, err := leads.ChangeMembers(r.Context(), srv.store, authOf(r).principal(), r.PathValue("name"), m, time.Now().UTC())
+	if err != nil {
+		srv.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"moved": n})
 }

@@ -124,6 +124,28 @@ func TestLeadScoringAPI(t *testing.T) {
 		if code, out := e.do("admin", "POST", "/api/leads/segments", badSeg); code != 400 || !strings.Contains(fmt.Sprint(out), "seg.yaml:3") {
 			t.Errorf("bad segment: %d %v", code, out)
 		}
+		// A manual segment: a rep lists their own lead, not another's.
+		list := fmt.Sprintf(`{"source": %q}`, "name: Follow up\nmanual: true\n")
+		if code, out := e.do("admin", "POST", "/api/leads/segments", list); code != http.StatusCreated {
+			t.Fatalf("save manual segment: %d %v", code, out)
+		}
+		members := "/api/leads/segments/Follow%20up/members"
+		if code, out := e.do("repA1", "POST", members, fmt.Sprintf(`{"add": [%d, %d]}`, a1.ID, b.ID)); code != http.StatusNotFound {
+			t.Errorf("repA1 adding repB's lead: %d %v, want 404", code, out)
+		}
+		if code, out := e.do("repA1", "POST", members, fmt.Sprintf(`{"add": [%d]}`, a1.ID)); code != 200 || out["moved"].(float64) != 1 {
+			t.Errorf("repA1 adding their lead: %d %v", code, out)
+		}
+		if code, out := e.do("admin", "POST", "/api/leads/segments/Software/members", fmt.Sprintf(`{"add": [%d]}`, b.ID)); code != 400 || !strings.Contains(fmt.Sprint(out), "manual: true") {
+			t.Errorf("adding to a rule segment: %d %v", code, out)
+		}
+		if code, out := e.do("admin", "POST", members, `{"add": ["x"]}`); code != 400 {
+			t.Errorf("a lead id that is not a number: %d %v", code, out)
+		}
+		code, out = e.do("admin", "GET", "/api/leads/scores?segment=Follow%20up", "")
+		if items := out["items"].([]any); code != 200 || len(items) != 1 {
+			t.Errorf("leads of the manual segment: %d %v, want just a1 (repB's was refused with the lot)", code, out)
+		}
 	})
 }
 
