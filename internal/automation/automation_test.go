@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/quarterdeck/quarterdeck/internal/crm"
 	"github.com/quarterdeck/quarterdeck/internal/definition"
+	"github.com/quarterdeck/quarterdeck/internal/importer"
 	"github.com/quarterdeck/quarterdeck/internal/jobs"
 	"github.com/quarterdeck/quarterdeck/internal/leads"
 	"github.com/quarterdeck/quarterdeck/internal/notify"
@@ -734,6 +737,59 @@ on_error:
 		storetest.Must(t, err)
 		if len(r.Steps) != 5 || !strings.HasPrefix(r.Steps[1].Detail, "routed to rep.a") || r.Steps[2].Detail != `added to segment "Demo requests"` {
 			t.Errorf("inbound steps %+v", r.Steps)
+		}
+	})
+}
+
+// An import fires the triggers a write through the API would: each new
+// lead enters a created workflow once, and a re-import fires an updated
+// trigger only for the lead whose field changed, with its before value.
+func TestImportFiresTriggers(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		e := newEnv(t, s)
+		e.apply(t, `
+name: imported
+trigger: {type: created, entity: lead}
+reentry: once
+steps:
+  - update: {field: custom_fields, value: {welcomed: "yes"}}
+`)
+		e.apply(t, `
+name: retitled
+trigger: {type: updated, entity: lead, changed: {field: title}}
+reentry: every_time
+steps:
+  - update: {field: custom_fields, value: {retitled: "yes"}}
+`)
+		dir := t.TempDir()
+		write := func(name, body string) {
+			storetest.Must(t, os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600))
+		}
+		write("mapping.yaml", "source: crm\nfiles:\n  - file: leads.csv\n    entity: lead\n    columns: {external_id: Id, last_name: Name, title: Title, status: Status}\n")
+		importLeads := func(csv string) {
+			write("leads.csv", csv)
+			_, err := importer.ImportMapped(ctx, s, filepath.Join(dir, "mapping.yaml"), dir, importer.Options{ActorID: e.ops.ID, Now: e.clock.Now()})
+			storetest.Must(t, err)
+			e.drain(t)
+		}
+		importLeads("Id,Name,Title,Status\nL1,Ada,CTO,new\nL2,Bo,CFO,new\n")
+		lead := func(ext string) *crm.Lead {
+			var id int64
+			storetest.Must(t, s.DB().QueryRow(`SELECT id FROM leads WHERE external_id = $1`, ext).Scan(&id))
+			l, err := s.Leads.Get(ctx, crm.System, id)
+			storetest.Must(t, err)
+			return l
+		}
+		if runs := e.runs(t, "imported"); len(runs) != 2 || lead("L1").CustomFields["welcomed"] != "yes" || lead("L2").CustomFields["welcomed"] != "yes" {
+			t.Fatalf("after the first import: %d runs, L1 %v, L2 %v", len(runs), lead("L1").CustomFields, lead("L2").CustomFields)
+		}
+		importLeads("Id,Name,Title,Status\nL1,Ada,CEO,new\nL2,Bo,CFO,new\n")
+		runs := e.runs(t, "retitled")
+		if len(runs) != 1 || runs[0].RecordID != lead("L1").ID || lead("L1").CustomFields["retitled"] != "yes" || !strings.Contains(runs[0].Event, `"title":"CTO"`) {
+			t.Errorf("after the re-import: runs %+v, L1 %v", runs, lead("L1").CustomFields)
+		}
+		if n := len(e.runs(t, "imported")); n != 2 {
+			t.Errorf("the re-import started %d created runs in all, want the first 2", n)
 		}
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/quarterdeck/quarterdeck/internal/crm"
+	"github.com/quarterdeck/quarterdeck/internal/importer"
 	"github.com/quarterdeck/quarterdeck/internal/jobs"
 	"github.com/quarterdeck/quarterdeck/internal/notify"
 	"github.com/quarterdeck/quarterdeck/internal/store"
@@ -333,4 +334,54 @@ func TestConcurrentDuplicateStepJobs(t *testing.T) {
 			t.Errorf("the receiver got %d requests, want %d to %d", got, deals, 2*deals)
 		}
 	})
+}
+
+// BenchmarkImportWithTrigger imports the X-Education leads (9,240 rows of
+// ../shared/data/leads) into two fresh stores, one with a workflow on
+// created leads (so the import stages the rows and writes a change event per
+// lead), and reports the import time of each and the cost added per lead:
+//
+//	go test ./internal/automation/ -run '^$' -bench ImportWithTrigger -benchtime 3x
+func BenchmarkImportWithTrigger(b *testing.B) {
+	const dir, mapping = "../../../shared/data/leads", "../../examples/x-education/mapping.yaml"
+	if _, err := os.Stat(dir); err != nil {
+		b.Skip("no shared lead data: ", err)
+	}
+	var plain, watched time.Duration
+	var rows int64
+	for b.Loop() {
+		for _, workflow := range []bool{false, true} {
+			s := storetest.OpenBench(b)
+			if workflow {
+				_, err := Apply(ctx, s, crm.System, "bench.yaml", []byte("name: welcome\ntrigger: {type: created, entity: lead}\nsteps:\n  - update: {field: status, value: contacted}\n"), nil, time.Now())
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			start := time.Now()
+			res, err := importer.ImportMapped(ctx, s, mapping, dir, importer.Options{})
+			took := time.Since(start)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var events int64
+			if err := s.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM change_events WHERE entity = 'lead'`).Scan(&events); err != nil {
+				b.Fatal(err)
+			}
+			leads := res.PerEntity["leads"]
+			if workflow {
+				watched += took
+				if events != leads {
+					b.Fatalf("%d change events for %d imported leads", events, leads)
+				}
+			} else {
+				plain += took
+				rows = leads
+			}
+		}
+	}
+	n := float64(b.N)
+	b.ReportMetric(plain.Seconds()/n, "plain-s/op")
+	b.ReportMetric(watched.Seconds()/n, "trigger-s/op")
+	b.ReportMetric((watched-plain).Seconds()*1000/n/float64(rows), "added-ms/lead")
 }

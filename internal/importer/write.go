@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/quarterdeck/quarterdeck/internal/crm"
 )
 
 // Writing: rows go to the database through the engine's bulk path (DuckDB's
@@ -20,7 +22,11 @@ const stagingTable = "qd_import_stage"
 func (rn *runner) loadStream(p *filePlan) error {
 	spec := streamSpecs[p.entity]
 	direct := false
-	if spec.direct && !rn.forceStaging && !rn.mapsBigRefs(p, spec) {
+	watched, err := rn.watched(p)
+	if err != nil {
+		return err
+	}
+	if spec.direct && !rn.forceStaging && !watched && !rn.mapsBigRefs(p, spec) {
 		empty, err := rn.noExternalIDs(spec.table)
 		if err != nil {
 			return err
@@ -275,6 +281,32 @@ func (rn *runner) upsertStaged(p *filePlan, spec *streamSpec, match, update bool
 			return 0, 0, err
 		}
 	}
+	watched, err := rn.watched(p)
+	if err != nil {
+		return 0, 0, err
+	}
+	if watched {
+		// Workflows listen to this entity: the import writes the change
+		// events a record written through the API would, in its transaction.
+		staged := `id IN (SELECT id FROM ` + s + ` WHERE is_new)`
+		var before map[int64]string
+		if update {
+			staged = `id IN (SELECT id FROM ` + s + `)`
+			if before, err = rn.b.Snapshot(rn.ctx, p.entity.name, `id IN (SELECT id FROM `+s+` WHERE NOT is_new)`); err != nil {
+				return 0, 0, err
+			}
+		}
+		defer func() {
+			if err != nil {
+				return
+			}
+			after, serr := rn.b.Snapshot(rn.ctx, p.entity.name, staged)
+			if serr == nil {
+				serr = rn.b.WriteChanges(rn.ctx, crm.Principal{UserID: rn.opt.ActorID}, p.entity.name, before, after)
+			}
+			err = serr
+		}()
+	}
 	if update {
 		sets, changed, tracked := rn.updateSQL(p, spec, t)
 		if len(sets) > 0 {
@@ -414,4 +446,15 @@ func (rn *runner) stubBig(p *filePlan, r bigRefCol) error {
 	rn.res.Created[r.table] += n
 	_, err = rn.exec(p, `UPDATE `+s+` SET `+r.col+` = t.id FROM `+r.table+` t WHERE `+s+`.`+r.refCol+` IS NOT NULL AND `+s+`.`+r.col+` IS NULL AND t.external_id = `+s+`.`+r.refCol)
 	return err
+}
+
+// watched reports whether workflows listen to the file's entity (its
+// records then go through staging, so that their change events can be
+// written).
+func (rn *runner) watched(p *filePlan) (bool, error) {
+	switch p.entity {
+	case entLead, entContact, entAccount, entOpportunity, entActivity:
+		return rn.b.Watches(rn.ctx, p.entity.name)
+	}
+	return false, nil
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/quarterdeck/quarterdeck/internal/crm"
 )
 
 // The change feed: every audited write of a watched entity also writes a
@@ -134,4 +136,78 @@ func (s *Store) changeRows(ctx context.Context, q querier, actor *int64, entity 
 		rows[i] = []any{first + int64(i), entity, id, "create", "", afters[i], actor, int64(c.Depth), c.Workflow, at}
 	}
 	return rows, nil
+}
+
+// Watches reports whether writes of entity produce change events, for
+// writers that do not go through a Repo (the importer's set-based writes).
+func (b *Bulk) Watches(ctx context.Context, entity string) (bool, error) {
+	return b.s.watched(ctx, b.conn, entity)
+}
+
+// Snapshot reads the records of entity that where selects (SQL over the
+// entity's table, e.g. "id IN (SELECT id FROM stage)") as the audit log
+// writes them, by id: before and after a set-based write, for WriteChanges.
+func (b *Bulk) Snapshot(ctx context.Context, entity, where string) (map[int64]string, error) {
+	r, ok := b.s.snapshotters()[entity]
+	if !ok {
+		return nil, fmt.Errorf("no change events for %q", entity)
+	}
+	return r.snapshot(ctx, b.conn, where)
+}
+
+// WriteChanges writes the change events of a set-based write of entity,
+// as p: a create for each record of after that before lacks, an update for
+// each whose JSON differs, nothing for the rest.
+func (b *Bulk) WriteChanges(ctx context.Context, p crm.Principal, entity string, before, after map[int64]string) error {
+	ids := make([]int64, 0, len(after))
+	for id, a := range after {
+		if before[id] != a {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	slices.Sort(ids)
+	first, err := b.s.allocIDs(ctx, len(ids))
+	if err != nil {
+		return err
+	}
+	c, actor, at := CauseOf(ctx), actorOf(p), b.s.now()
+	rows := make([][]any, len(ids))
+	for i, id := range ids {
+		action := "update"
+		if _, ok := before[id]; !ok {
+			action = "create"
+		}
+		rows[i] = []any{first + int64(i), entity, id, action, before[id], after[id], actor, int64(c.Depth), c.Workflow, at}
+	}
+	return b.InsertRows(ctx, "change_events", ChangeEventColumns, rows)
+}
+
+// snapshotter reads records as audit JSON.
+type snapshotter interface {
+	snapshot(ctx context.Context, q querier, where string) (map[int64]string, error)
+}
+
+// snapshotters are the entities automation may watch.
+func (s *Store) snapshotters() map[string]snapshotter {
+	return map[string]snapshotter{"lead": s.Leads, "contact": s.Contacts, "account": s.Accounts, "opportunity": s.Opportunities, "activity": s.Activities}
+}
+
+func (r *Repo[T]) snapshot(ctx context.Context, q querier, where string) (map[int64]string, error) {
+	rows, err := q.QueryContext(ctx, r.selectSQL()+" WHERE "+where)
+	if err != nil {
+		return nil, fmt.Errorf("read %s records: %w", r.entity, err)
+	}
+	defer rows.Close()
+	out := map[int64]string{}
+	for rows.Next() {
+		v := new(T)
+		if err := rows.Scan(scanTargets(v)...); err != nil {
+			return nil, err
+		}
+		out[idOf(v)] = auditJSON(v)
+	}
+	return out, rows.Err()
 }
