@@ -230,9 +230,14 @@ func (x *exec) apply(ctx context.Context, b *store.Bulk, o op, sub *subject) (st
 			return "", err
 		}
 		x.rescore = changed
-		verb := map[bool]string{true: "added to", false: "removed from"}[o.kind == opJoin]
-		if !changed {
-			verb = map[bool]string{true: "already in", false: "not in"}[o.kind == opJoin]
+		verb := "added to"
+		switch {
+		case o.kind == opJoin && !changed:
+			verb = "already in"
+		case o.kind == opLeave && changed:
+			verb = "removed from"
+		case o.kind == opLeave:
+			verb = "not in"
 		}
 		return fmt.Sprintf("%s segment %q", verb, o.segment), nil
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/quarterdeck/quarterdeck/internal/crm"
+	"github.com/quarterdeck/quarterdeck/internal/leads"
 	"github.com/quarterdeck/quarterdeck/internal/rules"
 	"github.com/quarterdeck/quarterdeck/internal/store"
 	"github.com/shopspring/decimal"
@@ -291,24 +292,11 @@ func opportunityFacts(ctx context.Context, s *store.Store, id int64, now time.Ti
 	return nil
 }
 
-// leadFacts adds the lead's score and grade by the general scoring model
-// (absent when no model scores it).
+// leadFacts adds the segments the lead is in, and its score and grade by
+// the general scoring model (absent when no model scores it).
 func leadFacts(ctx context.Context, s *store.Store, id int64, r rules.Record) error {
-	rows, err := s.DB().QueryContext(ctx, `SELECT g.name FROM lead_segment_members m JOIN lead_segments g ON g.id = m.segment_id WHERE m.lead_id = $1 ORDER BY g.name`, id)
+	segs, err := leads.SegmentsOf(ctx, s.DB(), id)
 	if err != nil {
-		return fmt.Errorf("segments of lead %d: %w", id, err)
-	}
-	var segs []string
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			rows.Close()
-			return err
-		}
-		segs = append(segs, name)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	if segs != nil {

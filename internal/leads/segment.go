@@ -229,6 +229,10 @@ func SetMember(ctx context.Context, s *store.Store, b *store.Bulk, p crm.Princip
 	if err != nil {
 		return false, err
 	}
+	return setMember(ctx, s, b, p, sg, leadID, member)
+}
+
+func setMember(ctx context.Context, s *store.Store, b *store.Bulk, p crm.Principal, sg *Segment, leadID int64, member bool) (bool, error) {
 	if _, err := s.Leads.Get(ctx, p, leadID); err != nil {
 		return false, err
 	}
@@ -262,14 +266,21 @@ func ChangeMembers(ctx context.Context, s *store.Store, p crm.Principal, segment
 	if len(m.Add)+len(m.Remove) == 0 {
 		return 0, crm.Invalid("segment", segment, "name leads to add or remove")
 	}
+	if !p.Role.Valid() || p.Role == crm.RoleViewer {
+		return 0, crm.ErrForbidden
+	}
+	sg, err := manualSegment(ctx, s, segment)
+	if err != nil {
+		return 0, err
+	}
 	var moved []int64
-	err := s.WithBulk(ctx, func(b *store.Bulk) error {
+	err = s.WithBulk(ctx, func(b *store.Bulk) error {
 		for _, c := range []struct {
 			ids    []int64
 			member bool
 		}{{m.Add, true}, {m.Remove, false}} {
 			for _, id := range c.ids {
-				changed, err := SetMember(ctx, s, b, p, segment, id, c.member)
+				changed, err := setMember(ctx, s, b, p, sg, id, c.member)
 				if err != nil {
 					return err
 				}
@@ -321,6 +332,24 @@ func keepManual(segs []*Segment) string {
 		return " AND segment_id NOT IN (" + ids + ")"
 	}
 	return ""
+}
+
+// SegmentsOf are the names of the segments (rule and manual) a lead is in.
+func SegmentsOf(ctx context.Context, db *sql.DB, leadID int64) ([]string, error) {
+	rows, err := db.QueryContext(ctx, `SELECT g.name FROM lead_segment_members m JOIN lead_segments g ON g.id = m.segment_id WHERE m.lead_id = $1 ORDER BY g.name`, leadID)
+	if err != nil {
+		return nil, fmt.Errorf("segments of lead %d: %w", leadID, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, err
+		}
+		out = append(out, name)
+	}
+	return out, rows.Err()
 }
 
 // manualMembers are the names of the manual segments each lead is in

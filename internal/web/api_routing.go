@@ -139,13 +139,8 @@ func (srv *Server) handlePutAvailabilityAPI(w http.ResponseWriter, r *http.Reque
 		srv.writeError(w, r, err)
 		return
 	}
-	body, err := readBody(w, r)
-	if err != nil {
-		srv.writeError(w, r, err)
-		return
-	}
 	var a routing.Availability
-	if err := decodeInto(body, &a); err != nil {
+	if err := decodeBody(w, r, &a); err != nil {
 		srv.writeError(w, r, err)
 		return
 	}

@@ -152,13 +152,8 @@ func (srv *Server) handleSaveSegmentPage(w http.ResponseWriter, r *http.Request)
 // handleSegmentMembersAPI adds and removes leads of a manual segment:
 // {"add": [ids], "remove": [ids]}.
 func (srv *Server) handleSegmentMembersAPI(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(w, r)
-	if err != nil {
-		srv.writeError(w, r, err)
-		return
-	}
 	var m leads.Membership
-	if err := decodeInto(body, &m); err != nil {
+	if err := decodeBody(w, r, &m); err != nil {
 		srv.writeError(w, r, err)
 		return
 	}

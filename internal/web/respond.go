@@ -74,6 +74,15 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	return b, nil
 }
 
+// decodeBody reads the (bounded) body and applies it onto dst (decodeInto).
+func decodeBody(w http.ResponseWriter, r *http.Request, dst any) error {
+	body, err := readBody(w, r)
+	if err != nil {
+		return err
+	}
+	return decodeInto(body, dst)
+}
+
 // decodeInto applies a JSON object onto dst (a pointer to a struct), field by
 // field, so that every problem is reported with its field: malformed JSON,
 // unknown fields, wrong types, bad values. Fields absent from the body keep
