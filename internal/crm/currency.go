@@ -68,8 +68,8 @@ func NewRateTable(corporate string, rates []ExchangeRate) (*RateTable, error) {
 			why = "the corporate currency always has rate 1"
 		case r.ValidFrom.IsZero():
 			why = "valid-from date is required"
-		case r.Rate.Sign() <= 0:
-			why = fmt.Sprintf("rate %s must be positive", r.Rate)
+		case r.Rate.LessThan(MinExchangeRate) || r.Rate.GreaterThan(MaxExchangeRate):
+			why = fmt.Sprintf("rate %s is outside the valid range %s to %s", r.Rate, MinExchangeRate, MaxExchangeRate)
 		}
 		r.ValidFrom = utcDay(r.ValidFrom)
 		k := key{r.Currency, r.ValidFrom}

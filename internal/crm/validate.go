@@ -3,6 +3,8 @@ package crm
 import (
 	"net/mail"
 	"strings"
+
+	"github.com/shopspring/decimal"
 )
 
 // Validate methods check what a record must satisfy on its own. References to
@@ -25,6 +27,43 @@ func checkEmail(p *Problems, field, v string, required bool) {
 	}
 	if a, err := mail.ParseAddress(v); err != nil || a.Address != v {
 		p.Add(field, "%q is not an email address", v)
+	}
+}
+
+// The valid ranges of money and quantities, chosen so that nothing accepted
+// can overflow where it is stored (DECIMAL(18,2), rates DECIMAL(18,8)) or
+// added up: the KPI queries convert and sum in DECIMAL(38), which holds
+// MaxAmount × MaxExchangeRate over ten billion deals.
+var (
+	MaxAmount       = decimal.RequireFromString("999999999999999.99") // below 10^15 in any currency
+	MaxQuantity     = decimal.New(1, 9)
+	MaxExchangeRate = decimal.New(1, 6)
+	MinExchangeRate = decimal.New(1, -8) // the stored precision: anything smaller would read as 0
+)
+
+// MaxDurationMinutes is a year: no activity lasts longer.
+const MaxDurationMinutes = 366 * 24 * 60
+
+// CheckAmount adds a problem when a money value is negative or above MaxAmount.
+func CheckAmount(p *Problems, field string, v decimal.Decimal) {
+	switch {
+	case v.IsNegative():
+		p.Add(field, "must not be negative")
+	case v.GreaterThan(MaxAmount):
+		p.Add(field, "%s is above the largest amount, %s", v, MaxAmount)
+	}
+}
+
+// CheckRate adds a problem when an exchange rate is outside its range.
+func CheckRate(p *Problems, field string, v decimal.Decimal) {
+	if v.LessThan(MinExchangeRate) || v.GreaterThan(MaxExchangeRate) {
+		p.Add(field, "%s is outside the valid range %s to %s", v, MinExchangeRate, MaxExchangeRate)
+	}
+}
+
+func checkOptionalAmount(p *Problems, field string, v *decimal.Decimal) {
+	if v != nil {
+		CheckAmount(p, field, *v)
 	}
 }
 
@@ -84,9 +123,7 @@ func (a *Account) Validate() error {
 	p.Require(strings.TrimSpace(a.Name) != "", "name", "is required")
 	checkText(p, "name", a.Name)
 	checkNonNegative(p, "employees", a.Employees)
-	if a.AnnualRevenue != nil && a.AnnualRevenue.IsNegative() {
-		p.Add("annual_revenue", "must not be negative")
-	}
+	checkOptionalAmount(p, "annual_revenue", a.AnnualRevenue)
 	if a.Latitude != nil && (*a.Latitude < -90 || *a.Latitude > 90) {
 		p.Add("latitude", "must be between -90 and 90")
 	}
@@ -118,6 +155,7 @@ func (l *Lead) Validate() error {
 	p.Require(strings.TrimSpace(l.FirstName+l.LastName+l.Email+l.Company) != "", "last_name", "a lead needs a name, an email or a company")
 	checkEmail(p, "email", l.Email, false)
 	checkNonNegative(p, "employees", l.Employees)
+	checkOptionalAmount(p, "annual_revenue", l.AnnualRevenue)
 	if !l.Status.Valid() {
 		p.Add("status", "%q is not one of new, working, qualified, disqualified, converted", l.Status)
 	}
@@ -147,9 +185,7 @@ func (pr *Product) Validate() error {
 	p := NewProblems("product")
 	checkExternalID(p, pr.ExternalID)
 	p.Require(strings.TrimSpace(pr.Name) != "", "name", "is required")
-	if pr.ListPrice.IsNegative() {
-		p.Add("list_price", "must not be negative")
-	}
+	CheckAmount(p, "list_price", pr.ListPrice)
 	checkCurrency(p, "currency", pr.Currency)
 	return p.Err()
 }
@@ -176,9 +212,7 @@ func (o *Opportunity) Validate() error {
 	checkText(p, "name", o.Name)
 	p.Require(o.AccountID != 0, "account_id", "is required")
 	p.Require(o.OwnerID != 0, "owner_id", "is required")
-	if o.Amount.IsNegative() {
-		p.Add("amount", "must not be negative")
-	}
+	CheckAmount(p, "amount", o.Amount)
 	checkCurrency(p, "currency", o.Currency)
 	p.Require(strings.TrimSpace(o.Stage) != "", "stage", "is required")
 	checkProbability(p, "probability", o.Probability)
@@ -199,8 +233,14 @@ func (li *LineItem) Validate() error {
 	p := NewProblems("line item")
 	p.Require(li.OpportunityID != 0, "opportunity_id", "is required")
 	p.Require(li.ProductID != 0, "product_id", "is required")
-	p.Require(li.Quantity.IsPositive(), "quantity", "must be positive")
-	p.Require(!li.UnitPrice.IsNegative(), "unit_price", "must not be negative")
+	switch {
+	case !li.Quantity.IsPositive():
+		p.Add("quantity", "must be positive")
+	case li.Quantity.GreaterThan(MaxQuantity):
+		p.Add("quantity", "%s is above the largest quantity, %s", li.Quantity, MaxQuantity)
+	}
+	CheckAmount(p, "unit_price", li.UnitPrice)
+	CheckAmount(p, "total_price", li.TotalPrice)
 	return p.Err()
 }
 
@@ -213,7 +253,9 @@ func (a *Activity) Validate() error {
 	}
 	p.Require(a.OwnerID != 0, "owner_id", "is required")
 	p.Require(!a.OccurredAt.IsZero(), "occurred_at", "is required")
-	p.Require(a.DurationMinutes >= 0, "duration_minutes", "must not be negative")
+	if a.DurationMinutes < 0 || a.DurationMinutes > MaxDurationMinutes {
+		p.Add("duration_minutes", "must be 0 to %d (a year)", MaxDurationMinutes)
+	}
 	if !a.Direction.Valid() {
 		p.Add("direction", "%q is not one of inbound, outbound or empty", a.Direction)
 	}
@@ -227,9 +269,7 @@ func (q *Quota) Validate(cal FiscalCalendar) error {
 	if _, err := cal.ParsePeriod(q.Period); err != nil {
 		p.Add("period", "%v", err)
 	}
-	if q.Amount.IsNegative() {
-		p.Add("amount", "must not be negative")
-	}
+	CheckAmount(p, "amount", q.Amount)
 	checkCurrency(p, "currency", q.Currency)
 	return p.Err()
 }
@@ -243,9 +283,7 @@ func (c *Cost) Validate(cal FiscalCalendar) error {
 	if !c.Category.Valid() {
 		p.Add("category", "%q is not one of sales, marketing", c.Category)
 	}
-	if c.Amount.IsNegative() {
-		p.Add("amount", "must not be negative")
-	}
+	CheckAmount(p, "amount", c.Amount)
 	checkCurrency(p, "currency", c.Currency)
 	return p.Err()
 }

@@ -60,9 +60,6 @@ func (c *rowCtx) ext(f int) *string {
 	return &s
 }
 
-// maxMoney keeps amounts inside DECIMAL(18,2).
-var maxMoney = decimal.New(1, 16)
-
 func (c *rowCtx) money(f int) (decimal.Decimal, bool) {
 	s, ok := c.raw(f)
 	if !ok {
@@ -78,8 +75,8 @@ func (c *rowCtx) money(f int) (decimal.Decimal, bool) {
 		d = d.Mul(col.scale)
 	}
 	d = d.Round(2)
-	if d.Abs().GreaterThanOrEqual(maxMoney) {
-		c.fail(f, s, "too large (at most 16 digits before the decimal point)")
+	if d.Abs().GreaterThan(crm.MaxAmount) {
+		c.fail(f, s, "above the largest amount, "+crm.MaxAmount.String())
 		return decimal.Decimal{}, false
 	}
 	return d, true

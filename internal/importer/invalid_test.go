@@ -69,7 +69,8 @@ var corruptFiles = map[string]string{
 		"D9,\"Multi\r\nline, \"\"quoted\"\" name\",Globex,Nobody,Closed Won,\"$2,500\",1/15/2024,2/1/2024\r\n" + // line 10, unknown rep
 		"D10,\"Multi\nline, fine\",Globex,Bo Jones,Closed Won,\"$2,500\",1/15/2024 3:04 PM,2/1/2024\r\n" + // line 12
 		"\r\n" +
-		"D11,,Globex,Bo Jones,Prospecting,,,\r\n", // line 15: no name
+		"D11,,Globex,Bo Jones,Prospecting,,,\r\n" + // line 15: no name
+		"D12,Huge,Globex,Bo Jones,Prospecting,1000000000000000,2024-01-05,2024-03-31\r\n", // line 16
 }
 
 var wantProblems = []string{
@@ -82,6 +83,7 @@ var wantProblems = []string{
 	"deals.csv:9: Stage: Dreaming: unknown stage (define it under stages: in the mapping, or create missing records)",
 	"deals.csv:10: Rep: Nobody: no user with this name",
 	"deals.csv:15: Deal: is required",
+	"deals.csv:16: Amount: 1000000000000000: above the largest amount, 999999999999999.99",
 }
 
 func TestInvalidRowsAtomic(t *testing.T) {
@@ -108,7 +110,7 @@ func TestInvalidRowsAtomic(t *testing.T) {
 				t.Errorf("the error does not say %q", w)
 			}
 		}
-		if res.Committed || res.Written != 0 || res.Rejected != int64(len(wantProblems)) || res.RowsRead != 15 {
+		if res.Committed || res.Written != 0 || res.Rejected != int64(len(wantProblems)) || res.RowsRead != 16 {
 			t.Errorf("result: committed %v, read %d, written %d, rejected %d", res.Committed, res.RowsRead, res.Written, res.Rejected)
 		}
 		// Nothing at all was stored, not even the valid files.

@@ -38,7 +38,8 @@ rates AS (
         AND (r.valid_to IS NULL OR d.conv_day < r.valid_to)
 ), x AS (
     SELECT b.*,
-           CASE WHEN b.currency = :corp THEN b.amount ELSE ROUND(b.amount * c.rate, 2) END AS amt
+           CASE WHEN b.currency = :corp THEN CAST(b.amount AS DECIMAL(38,2))
+                ELSE ROUND(CAST(b.amount AS DECIMAL(38,2)) * c.rate, 2) END AS amt
     FROM base b
     LEFT JOIN conv c ON c.currency = b.currency AND c.conv_day = b.conv_day
 )
@@ -166,6 +167,14 @@ WITH l AS (
     FROM leads l
     {{join}}
     WHERE {{where}} AND l.created_at >= CAST(:from_ts AS TIMESTAMP) AND l.created_at < CAST(:to_ts AS TIMESTAMP)
+), deals AS (
+    -- the deals the leads were converted to, only those the caller may see
+    -- ({{deal_scope}}): a lead can name any deal, and must not tell whether
+    -- someone else's was demoed or won. Reading only these deals also lets
+    -- the planners scan a few of them instead of hashing them all.
+    SELECT o.id, o.is_won
+    FROM opportunities o
+    WHERE o.id IN (SELECT converted_opportunity_id FROM l) AND {{deal_scope}}
 ), la AS (
     -- two passes over the activities: those on the leads, and demos on their deals
     SELECT act.lead_id, act.kind, act.direction, act.occurred_at, l.created_at, l.id AS on_lead, CAST(NULL AS BIGINT) AS on_deal
@@ -174,7 +183,8 @@ WITH l AS (
     UNION ALL
     SELECT act.lead_id, act.kind, act.direction, act.occurred_at, l.created_at, CAST(NULL AS BIGINT), l.id
     FROM activities act
-    JOIN l ON l.converted_opportunity_id = act.opportunity_id
+    JOIN deals d ON d.id = act.opportunity_id
+    JOIN l ON l.converted_opportunity_id = d.id
     WHERE act.kind = 'demo'
 ), first_touch AS (
     SELECT on_lead AS id, MIN(occurred_at) AS first_at
@@ -192,10 +202,7 @@ WITH l AS (
     FROM l
     LEFT JOIN first_touch ft ON ft.id = l.id
     LEFT JOIN demoed d ON d.id = l.id
-    -- only the deals the leads were converted to: the planners then scan a
-    -- few of the deals instead of hashing them all
-    LEFT JOIN (SELECT o.id, o.is_won FROM opportunities o WHERE o.id IN (SELECT converted_opportunity_id FROM l)) o
-        ON o.id = l.converted_opportunity_id
+    LEFT JOIN deals o ON o.id = l.converted_opportunity_id
 ), rk AS (
     SELECT {{late_keys}} l.* FROM r l {{late_join}}
 )

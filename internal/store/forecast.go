@@ -41,7 +41,7 @@ func (s *Store) SubmitForecast(ctx context.Context, p crm.Principal, sub *crm.Fo
 		name string
 		v    decimal.Decimal
 	}{{"commit", sub.Commit}, {"best_case", sub.BestCase}, {"pipeline", sub.Pipeline}} {
-		pr.Require(!f.v.IsNegative(), f.name, "must not be negative")
+		crm.CheckAmount(pr, f.name, f.v)
 	}
 	pr.Require(sub.Commit.LessThanOrEqual(sub.BestCase), "best_case", "must be at least the commit")
 	pr.Require(sub.BestCase.LessThanOrEqual(sub.Pipeline), "pipeline", "must be at least the best case")
@@ -70,6 +70,9 @@ func (s *Store) SubmitForecast(ctx context.Context, p crm.Principal, sub *crm.Fo
 				sub.UserID, sub.Period).Scan(&sum)
 			if err != nil {
 				return fmt.Errorf("forecast roll-up: %w", err)
+			}
+			if sum.Valid && sum.Decimal.GreaterThan(crm.MaxAmount) {
+				return crm.Invalid("forecast submission", "commit", fmt.Sprintf("the team roll-up %s is above the largest amount, %s", sum.Decimal, crm.MaxAmount))
 			}
 			if sum.Valid {
 				sub.RollupCommit = &sum.Decimal

@@ -127,7 +127,7 @@ func (s *Store) PutExchangeRate(ctx context.Context, p crm.Principal, r crm.Exch
 		return crm.ErrForbidden
 	}
 	probs := crm.NewProblems("exchange rate")
-	probs.Require(r.Rate.IsPositive(), "rate", "must be positive")
+	crm.CheckRate(probs, "rate", r.Rate)
 	probs.Require(!r.ValidFrom.IsZero(), "valid_from", "is required")
 	day := crm.NewDate(r.ValidFrom)
 	return s.inTx(ctx, func(tx *sql.Tx) error {

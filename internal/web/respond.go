@@ -127,7 +127,7 @@ func decodeInto(body []byte, dst any) error {
 		staged.Elem().FieldByIndex(idx).SetZero()
 		one, _ := json.Marshal(map[string]json.RawMessage{k: obj[k]})
 		if err := json.Unmarshal(one, staged.Interface()); err != nil {
-			probs.Add(k, "%s", fieldReason(err, obj[k]))
+			probs.Add(k, "%s", fieldReason(err, staged.Elem().Type().FieldByIndex(idx).Type, obj[k]))
 		}
 	}
 	if err := probs.Err(); err != nil {
@@ -137,17 +137,18 @@ func decodeInto(body []byte, dst any) error {
 	return nil
 }
 
-func fieldReason(err error, raw json.RawMessage) string {
+// fieldReason says why one field's value did not decode into a field of
+// type want. Types that parse their own text (decimals, dates) report their
+// library's wording; the answer names the type wanted instead.
+func fieldReason(err error, want reflect.Type, raw json.RawMessage) string {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
 		return fmt.Sprintf("wrong type: want %s, got %s", friendlyType(te.Type), te.Value)
 	}
-	msg := err.Error()
-	msg = strings.TrimPrefix(msg, "json: ")
 	if len(raw) > 60 {
-		raw = raw[:60]
+		raw = append(raw[:60:60], "..."...)
 	}
-	return fmt.Sprintf("%s (got %s)", msg, raw)
+	return fmt.Sprintf("want %s, got %s", friendlyType(want), raw)
 }
 
 func friendlyType(t reflect.Type) string {
