@@ -3,6 +3,7 @@ package metrics
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -264,14 +265,29 @@ func (sel *selection) ownerCond(column string) string {
 	if sel.allOwners {
 		return "TRUE"
 	}
-	if len(sel.owners) == 0 {
+	return inList(column, sel.owners)
+}
+
+// inList is "column IN (ids...)", FALSE when there are none; ids are
+// numbers, safe to inline.
+func inList(column string, ids []int64) string {
+	if len(ids) == 0 {
 		return "FALSE"
 	}
-	parts := make([]string, len(sel.owners))
-	for i, id := range sel.owners {
+	parts := make([]string, len(ids))
+	for i, id := range ids {
 		parts[i] = strconv.FormatInt(id, 10)
 	}
 	return column + " IN (" + strings.Join(parts, ",") + ")"
+}
+
+// visibleCond restricts column to the owners the principal may see, whatever
+// the filter: for joins from the selected records to others (a lead's deal).
+func (sel *selection) visibleCond(column string) string {
+	if sel.seesAll {
+		return "TRUE"
+	}
+	return inList(column, slices.Sorted(maps.Keys(sel.users)))
 }
 
 // where is the condition selecting ent's rows (alias o, act or l) for the

@@ -683,6 +683,7 @@ type leadRow struct {
 // leads reads the leads' facts of every slice of ds, in one query.
 func (sel *selection) leads(ctx context.Context, s *store.Store, ds []*dimension) ([]leadRow, error) {
 	parts, params := sel.partsAll(ds, entLead, true)
+	parts["deal_scope"] = sel.visibleCond("o.owner_id")
 	q := render("leads", parts, params)
 	rows, err := s.DB().QueryContext(ctx, q.sql, q.args...)
 	if err != nil {

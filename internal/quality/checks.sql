@@ -263,13 +263,15 @@ WHERE l.first_response_at IS NULL
 -- (x - median) / (1.4826 * MAD), or / (1.2533 * mean absolute deviation) when
 -- more than half the items have the same price (MAD = 0). Beyond :z, and at
 -- least :min_log_ratio (a factor of 2) from the median. Unit prices, not
--- totals: the quantity of a large order is no error.
+-- totals: the quantity of a large order is no error. The medians are those
+-- of the deals the caller may see ({{scope}} in li), never the whole
+-- organisation's: the finding shows the median and the count.
 WITH li AS (
     SELECT l.id, l.opportunity_id, l.product_id, o.currency, o.owner_id, o.name AS deal,
         CAST(l.unit_price AS DOUBLE PRECISION) AS amount, LN(CAST(l.unit_price AS DOUBLE PRECISION)) AS x
     FROM line_items l
     JOIN opportunities o ON o.id = l.opportunity_id
-    WHERE l.unit_price > 0
+    WHERE l.unit_price > 0 AND {{scope o.owner_id}}
 ),
 mid AS (
     SELECT product_id, currency, COUNT(*) AS n, PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY x) AS m,
@@ -296,7 +298,7 @@ SELECT 'line_item' AS entity, s.id, CAST(NULL AS VARCHAR) AS external_id, s.deal
     s.opportunity_id, p.name AS product, s.amount, s.currency, s.median, s.n, s.z, -ABS(s.z) AS rank
 FROM scored s
 LEFT JOIN products p ON p.id = s.product_id
-WHERE ABS(s.z) > :z AND ABS(s.x - s.m) >= :min_log_ratio AND {{scope s.owner_id}}
+WHERE ABS(s.z) > :z AND ABS(s.x - s.m) >= :min_log_ratio
 
 -- name: deal_amount_outliers
 -- order: rank, id
@@ -307,7 +309,7 @@ WITH d AS (
         CAST(o.amount AS DOUBLE PRECISION) AS amount, LN(CAST(o.amount AS DOUBLE PRECISION)) AS x
     FROM opportunities o
     LEFT JOIN accounts a ON a.id = o.account_id
-    WHERE o.amount > 0 AND NOT EXISTS (SELECT 1 FROM line_items l WHERE l.opportunity_id = o.id)
+    WHERE o.amount > 0 AND NOT EXISTS (SELECT 1 FROM line_items l WHERE l.opportunity_id = o.id) AND {{scope o.owner_id}}
 ),
 mid AS (
     SELECT stage, segment, currency, COUNT(*) AS n, PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY x) AS m,
@@ -333,4 +335,4 @@ scored AS (
 SELECT 'opportunity' AS entity, s.id, s.external_id, s.name AS label,
     s.stage, s.segment, s.amount, s.currency, s.median, s.n, s.z, -ABS(s.z) AS rank
 FROM scored s
-WHERE ABS(s.z) > :z AND ABS(s.x - s.m) >= :min_log_ratio AND {{scope s.owner_id}}
+WHERE ABS(s.z) > :z AND ABS(s.x - s.m) >= :min_log_ratio

@@ -134,8 +134,10 @@ func TestPassedChecks(t *testing.T) {
 	})
 }
 
-// Managers and reps see the findings about records owned within their scope;
-// a viewer sees the organisation's counts and no records.
+// Managers and reps see the findings about records owned within their scope,
+// outliers judged against the deals in that scope (issue 18: the finding
+// shows the group's median); a viewer sees the organisation's counts and no
+// records.
 func TestRoleScoping(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, s *store.Store) {
 		f := newFixture(t, s)
@@ -177,8 +179,15 @@ func TestRoleScoping(t *testing.T) {
 				rep := run(t, s, storetest.As(tc.who), quality.Options{})
 				for _, fd := range rep.Findings {
 					want := expect(f.planted[fd.Check], func(owner int64) bool { return slices.Contains(tc.sees, owner) })
-					if fd.Check == "duplicate_leads" {
+					switch fd.Check {
+					case "duplicate_leads":
 						want = tc.dupLeads
+					case "deal_amount_outliers", "product_amount_outliers":
+						// judged against the deals in scope: the groups are
+						// rep A1's deals, so only a scope with them has one
+						want = expect(f.planted[fd.Check], func(owner int64) bool {
+							return slices.Contains(tc.sees, owner) && slices.Contains(tc.sees, f.RepA1.ID)
+						})
 					}
 					if got := exampleKeys(fd); fd.Count != int64(len(want)) || !slices.Equal(got, want) {
 						t.Errorf("%s: count %d, found %v; want %v", fd.Check, fd.Count, got, want)

@@ -18,8 +18,8 @@ func (s *Store) initRepos() {
 		check: func(ctx context.Context, q querier, p crm.Principal, old, v *crm.Team) error {
 			probs := crm.NewProblems("team")
 			probs.Merge(v.Validate())
-			refs := []ref{{"parent_id", "teams", v.ParentID}, {"manager_id", "users", v.ManagerID}}
-			if err := checkRefs(ctx, q, probs, refs); err != nil {
+			refs := []ref{{"parent_id", "teams", v.ParentID, nil}, {"manager_id", "users", v.ManagerID, nil}}
+			if err := s.checkRefs(ctx, q, p, probs, refs); err != nil {
 				return err
 			}
 			if v.ParentID != nil && old != nil {
@@ -43,7 +43,7 @@ func (s *Store) initRepos() {
 			}
 			probs := crm.NewProblems("user")
 			probs.Merge(v.Validate())
-			if err := checkRefs(ctx, q, probs, []ref{{"manager_id", "users", v.ManagerID}, {"team_id", "teams", v.TeamID}}); err != nil {
+			if err := s.checkRefs(ctx, q, p, probs, []ref{{"manager_id", "users", v.ManagerID, nil}, {"team_id", "teams", v.TeamID, nil}}); err != nil {
 				return err
 			}
 			if err := checkUnique(ctx, q, probs, "users", "email", v.Email, v.ID); err != nil {
@@ -59,7 +59,10 @@ func (s *Store) initRepos() {
 			v.CreatedAt = s.createdAt(v.CreatedAt, old != nil, func() time.Time { return old.CreatedAt })
 			probs := crm.NewProblems("account")
 			probs.Merge(v.Validate())
-			if err := checkRefs(ctx, q, probs, []ref{{"owner_id", "users", v.OwnerID}, {"parent_id", "accounts", v.ParentID}}); err != nil {
+			if err := s.checkRefs(ctx, q, p, probs, []ref{{"owner_id", "users", v.OwnerID, nil}, {"parent_id", "accounts", v.ParentID, nil}}); err != nil {
+				return err
+			}
+			if err := checkOwnerRole(ctx, q, probs, v.OwnerID); err != nil {
 				return err
 			}
 			if err := checkExternal(ctx, q, probs, "accounts", v.ExternalID, v.ID); err != nil {
@@ -76,7 +79,10 @@ func (s *Store) initRepos() {
 			v.CreatedAt = s.createdAt(v.CreatedAt, old != nil, func() time.Time { return old.CreatedAt })
 			probs := crm.NewProblems("contact")
 			probs.Merge(v.Validate())
-			if err := checkRefs(ctx, q, probs, []ref{{"account_id", "accounts", v.AccountID}, {"owner_id", "users", v.OwnerID}}); err != nil {
+			if err := s.checkRefs(ctx, q, p, probs, []ref{{"account_id", "accounts", v.AccountID, nil}, {"owner_id", "users", v.OwnerID, nil}}); err != nil {
+				return err
+			}
+			if err := checkOwnerRole(ctx, q, probs, v.OwnerID); err != nil {
 				return err
 			}
 			if err := checkExternal(ctx, q, probs, "contacts", v.ExternalID, v.ID); err != nil {
@@ -97,7 +103,11 @@ func (s *Store) initRepos() {
 			}
 			probs := crm.NewProblems("lead")
 			probs.Merge(v.Validate())
-			if err := checkRefs(ctx, q, probs, []ref{{"owner_id", "users", v.OwnerID}, {"converted_opportunity_id", "opportunities", v.ConvertedOpportunityID}}); err != nil {
+			if err := s.checkRefs(ctx, q, p, probs, []ref{{"owner_id", "users", v.OwnerID, nil},
+				{"converted_opportunity_id", "opportunities", v.ConvertedOpportunityID, before(old, func(o *crm.Lead) *int64 { return o.ConvertedOpportunityID })}}); err != nil {
+				return err
+			}
+			if err := checkOwnerRole(ctx, q, probs, v.OwnerID); err != nil {
 				return err
 			}
 			if err := checkExternal(ctx, q, probs, "leads", v.ExternalID, v.ID); err != nil {
@@ -140,9 +150,13 @@ func (s *Store) initRepos() {
 			if v.OwnerID == 0 {
 				owner = nil
 			}
-			refs := []ref{{"owner_id", "users", owner}, {"account_id", "accounts", v.AccountID}, {"contact_id", "contacts", v.ContactID},
-				{"lead_id", "leads", v.LeadID}, {"opportunity_id", "opportunities", v.OpportunityID}}
-			if err := checkRefs(ctx, q, probs, refs); err != nil {
+			refs := []ref{{"owner_id", "users", owner, nil}, {"account_id", "accounts", v.AccountID, nil}, {"contact_id", "contacts", v.ContactID, nil},
+				{"lead_id", "leads", v.LeadID, before(old, func(o *crm.Activity) *int64 { return o.LeadID })},
+				{"opportunity_id", "opportunities", v.OpportunityID, before(old, func(o *crm.Activity) *int64 { return o.OpportunityID })}}
+			if err := s.checkRefs(ctx, q, p, probs, refs); err != nil {
+				return err
+			}
+			if err := checkOwnerRole(ctx, q, probs, owner); err != nil {
 				return err
 			}
 			if err := checkExternal(ctx, q, probs, "activities", v.ExternalID, v.ID); err != nil {
@@ -170,7 +184,7 @@ func (s *Store) initRepos() {
 			if per, err := cal.ParsePeriod(v.Period); err == nil {
 				v.Period = per.String()
 			}
-			if err := checkRefs(ctx, q, probs, []ref{{"user_id", "users", v.UserID}, {"team_id", "teams", v.TeamID}}); err != nil {
+			if err := s.checkRefs(ctx, q, p, probs, []ref{{"user_id", "users", v.UserID, nil}, {"team_id", "teams", v.TeamID, nil}}); err != nil {
 				return err
 			}
 			if err := checkCurrencyKnown(ctx, q, probs, "currency", v.Currency); err != nil {
@@ -206,14 +220,38 @@ func (s *Store) initRepos() {
 	}
 }
 
-// ref is one reference a record makes: field name, target table, id (nil = none).
+// ref is one reference a record makes: field name, target table, id (nil =
+// none), and on an update the id it had before.
 type ref struct {
 	field string
 	table string
 	id    *int64
+	prev  *int64
 }
 
-func checkRefs(ctx context.Context, q querier, probs *crm.Problems, refs []ref) error {
+// before is the value a reference had before an update (nil on create).
+func before[T any](old *T, field func(*T) *int64) *int64 {
+	if old == nil {
+		return nil
+	}
+	return field(old)
+}
+
+// singular names the records of each table in messages.
+var singular = map[string]string{"users": "user", "teams": "team", "accounts": "account", "contacts": "contact",
+	"leads": "lead", "opportunities": "opportunity", "activities": "activity", "products": "product"}
+
+// ownedTables are read by owner (see Repo.owner): a reference to one of their
+// rows must stay inside the writer's scope, or a rep could link their record
+// to another rep's deal and read its outcome through the link.
+var ownedTables = map[string]bool{"leads": true, "opportunities": true, "activities": true}
+
+// checkRefs checks that every reference resolves, for records of owned
+// tables inside p's scope (unless the update leaves it as it was). A record
+// out of scope answers exactly as a missing one, so ids cannot be probed;
+// the attempt is logged.
+func (s *Store) checkRefs(ctx context.Context, q querier, p crm.Principal, probs *crm.Problems, refs []ref) error {
+	var sc *scope
 	for _, r := range refs {
 		if r.id == nil {
 			continue
@@ -222,9 +260,46 @@ func checkRefs(ctx context.Context, q querier, probs *crm.Problems, refs []ref) 
 		if err != nil {
 			return err
 		}
-		if !ok {
-			probs.Add(r.field, "no %s with id %d", strings.TrimSuffix(r.table, "s"), *r.id)
+		if ok && ownedTables[r.table] && !p.Role.SeesAll() && (r.prev == nil || *r.prev != *r.id) {
+			if sc == nil {
+				v, err := s.scopeOf(ctx, p)
+				if err != nil {
+					return err
+				}
+				sc = &v
+			}
+			var owner *int64
+			if err := q.QueryRowContext(ctx, `SELECT owner_id FROM `+r.table+` WHERE id = $1`, *r.id).Scan(&owner); err != nil {
+				return fmt.Errorf("check %s: %w", r.field, err)
+			}
+			if owner == nil || !sc.hasUser(*owner) {
+				s.log.Warn("access denied", "entity", singular[r.table], "id", *r.id, "user", p.UserID, "role", p.Role, "reference", r.field)
+				ok = false
+			}
 		}
+		if !ok {
+			probs.Add(r.field, "no %s with id %d", singular[r.table], *r.id)
+		}
+	}
+	return nil
+}
+
+// checkOwnerRole refuses a viewer as the owner of a record: viewers see
+// aggregates only, so they could never see what they own.
+func checkOwnerRole(ctx context.Context, q querier, probs *crm.Problems, owner *int64) error {
+	if owner == nil {
+		return nil
+	}
+	var role string
+	err := q.QueryRowContext(ctx, `SELECT role FROM users WHERE id = $1`, *owner).Scan(&role)
+	if isNoRows(err) {
+		return nil // checkRefs says so
+	}
+	if err != nil {
+		return fmt.Errorf("check owner_id: %w", err)
+	}
+	if crm.Role(role) == crm.RoleViewer {
+		probs.Add("owner_id", "user %d is a viewer: viewers see aggregates only and cannot own records", *owner)
 	}
 	return nil
 }

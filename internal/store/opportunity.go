@@ -31,7 +31,10 @@ func (s *Store) checkOpportunity(ctx context.Context, q querier, p crm.Principal
 	if v.AccountID == 0 {
 		account = nil
 	}
-	if err := checkRefs(ctx, q, probs, []ref{{"account_id", "accounts", account}, {"owner_id", "users", owner}}); err != nil {
+	if err := s.checkRefs(ctx, q, p, probs, []ref{{"account_id", "accounts", account, nil}, {"owner_id", "users", owner, nil}}); err != nil {
+		return err
+	}
+	if err := checkOwnerRole(ctx, q, probs, owner); err != nil {
 		return err
 	}
 	if err := checkCurrencyKnown(ctx, q, probs, "currency", v.Currency); err != nil {
@@ -136,11 +139,11 @@ func (s *Store) AddLineItem(ctx context.Context, p crm.Principal, li *crm.LineIt
 		if li.UnitPrice.IsZero() {
 			li.UnitPrice = listPrice
 		}
+		li.TotalPrice = li.Quantity.Mul(li.UnitPrice).Round(2)
 		probs.Merge(li.Validate())
 		if err := probs.Err(); err != nil {
 			return err
 		}
-		li.TotalPrice = li.Quantity.Mul(li.UnitPrice).Round(2)
 		id, err := s.allocIDs(ctx, 1)
 		if err != nil {
 			return err

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/quarterdeck/quarterdeck/internal/crm"
@@ -36,7 +37,7 @@ type Server struct {
 	cfg   Config
 	store *store.Store
 	log   *slog.Logger
-	mux   *http.ServeMux
+	mux   *routeMux
 	pages *pages
 	cache reportCache // computed dashboards, see cache.go
 	// intake writes new leads from concurrent requests in shared transactions.
@@ -56,7 +57,7 @@ func NewServer(cfg Config, s *store.Store, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv := &Server{cfg: cfg, store: s, log: log, mux: http.NewServeMux(), pages: pg, intake: intake.New(s)}
+	srv := &Server{cfg: cfg, store: s, log: log, mux: &routeMux{ServeMux: http.NewServeMux()}, pages: pg, intake: intake.New(s)}
 	srv.routes()
 	// Outermost first: log, refuse cross-site writes, set headers, authenticate.
 	srv.root = srv.logRequests(http.NewCrossOriginProtection().Handler(securityHeaders(srv.authenticate(srv.mux))))
@@ -97,6 +98,21 @@ func (srv *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	return nil
 }
+
+// routeMux is a ServeMux that remembers its patterns, so that tests can walk
+// every route.
+type routeMux struct {
+	*http.ServeMux
+	patterns []string
+}
+
+func (m *routeMux) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	m.patterns = append(m.patterns, pattern)
+	m.ServeMux.HandleFunc(pattern, h)
+}
+
+// Routes lists the patterns the server answers, in the order registered.
+func (srv *Server) Routes() []string { return slices.Clone(srv.mux.patterns) }
 
 // routes lists every URL the server answers.
 func (srv *Server) routes() {
