@@ -1,8 +1,11 @@
 package crm
 
 import (
+	"fmt"
 	"net/mail"
+	"reflect"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
 )
@@ -10,11 +13,42 @@ import (
 // Validate methods check what a record must satisfy on its own. References to
 // other records (does the account exist?) are checked by the store, which sees them.
 
-const maxText = 1000
+// MaxText is the longest text any field holds, in characters.
+const MaxText = 1000
 
-func checkText(p *Problems, field, v string) {
-	if len(v) > maxText {
-		p.Add(field, "longer than %d characters", maxText)
+// TextProblem says what makes v unfit to store as text, or "" when nothing
+// does: invalid UTF-8, a NUL byte (PostgreSQL cannot store one), or more than
+// MaxText characters. Every writer checks with it: the API and pages through
+// Validate, the importer on every cell it reads.
+func TextProblem(v string) string {
+	switch {
+	case !utf8.ValidString(v):
+		return "is not valid UTF-8 text"
+	case strings.ContainsRune(v, 0):
+		return "holds a NUL byte"
+	case len(v) > MaxText && utf8.RuneCountInString(v) > MaxText:
+		return fmt.Sprintf("is longer than %d characters", MaxText)
+	}
+	return ""
+}
+
+// checkStrings checks every text field of the record v points to with
+// TextProblem, naming fields as the JSON does.
+func checkStrings(p *Problems, v any) {
+	rv := reflect.ValueOf(v).Elem()
+	for i := range rv.NumField() {
+		f := rv.Type().Field(i)
+		val := rv.Field(i)
+		if val.Kind() == reflect.Pointer && !val.IsNil() {
+			val = val.Elem()
+		}
+		if !f.IsExported() || val.Kind() != reflect.String {
+			continue
+		}
+		if why := TextProblem(val.String()); why != "" {
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			p.Add(name, "%s", why)
+		}
 	}
 }
 
@@ -94,8 +128,8 @@ func checkExternalID(p *Problems, v *string) {
 // Validate checks a team.
 func (t *Team) Validate() error {
 	p := NewProblems("team")
+	checkStrings(p, t)
 	p.Require(strings.TrimSpace(t.Name) != "", "name", "is required")
-	checkText(p, "name", t.Name)
 	if t.ParentID != nil && *t.ParentID == t.ID && t.ID != 0 {
 		p.Add("parent_id", "a team cannot be its own parent")
 	}
@@ -105,6 +139,7 @@ func (t *Team) Validate() error {
 // Validate checks a user.
 func (u *User) Validate() error {
 	p := NewProblems("user")
+	checkStrings(p, u)
 	checkEmail(p, "email", u.Email, true)
 	p.Require(strings.TrimSpace(u.Name) != "", "name", "is required")
 	if !u.Role.Valid() {
@@ -119,9 +154,9 @@ func (u *User) Validate() error {
 // Validate checks an account.
 func (a *Account) Validate() error {
 	p := NewProblems("account")
+	checkStrings(p, a)
 	checkExternalID(p, a.ExternalID)
 	p.Require(strings.TrimSpace(a.Name) != "", "name", "is required")
-	checkText(p, "name", a.Name)
 	checkNonNegative(p, "employees", a.Employees)
 	checkOptionalAmount(p, "annual_revenue", a.AnnualRevenue)
 	if a.Latitude != nil && (*a.Latitude < -90 || *a.Latitude > 90) {
@@ -142,6 +177,7 @@ func (a *Account) Validate() error {
 // Validate checks a contact.
 func (c *Contact) Validate() error {
 	p := NewProblems("contact")
+	checkStrings(p, c)
 	checkExternalID(p, c.ExternalID)
 	p.Require(strings.TrimSpace(c.FirstName+c.LastName) != "", "last_name", "a contact needs a name")
 	checkEmail(p, "email", c.Email, false)
@@ -151,6 +187,7 @@ func (c *Contact) Validate() error {
 // Validate checks a lead.
 func (l *Lead) Validate() error {
 	p := NewProblems("lead")
+	checkStrings(p, l)
 	checkExternalID(p, l.ExternalID)
 	p.Require(strings.TrimSpace(l.FirstName+l.LastName+l.Email+l.Company) != "", "last_name", "a lead needs a name, an email or a company")
 	checkEmail(p, "email", l.Email, false)
@@ -174,6 +211,7 @@ func (l *Lead) Validate() error {
 // Validate checks a lead event.
 func (e *LeadEvent) Validate() error {
 	p := NewProblems("lead event")
+	checkStrings(p, e)
 	p.Require(e.LeadID != 0, "lead_id", "is required")
 	p.Require(strings.TrimSpace(e.Kind) != "", "kind", "is required")
 	p.Require(!e.OccurredAt.IsZero(), "occurred_at", "is required")
@@ -183,6 +221,7 @@ func (e *LeadEvent) Validate() error {
 // Validate checks a product.
 func (pr *Product) Validate() error {
 	p := NewProblems("product")
+	checkStrings(p, pr)
 	checkExternalID(p, pr.ExternalID)
 	p.Require(strings.TrimSpace(pr.Name) != "", "name", "is required")
 	CheckAmount(p, "list_price", pr.ListPrice)
@@ -193,6 +232,7 @@ func (pr *Product) Validate() error {
 // Validate checks a stage definition.
 func (s *Stage) Validate() error {
 	p := NewProblems("stage")
+	checkStrings(p, s)
 	p.Require(strings.TrimSpace(s.Name) != "", "name", "is required")
 	p.Require(s.Probability >= 0 && s.Probability <= 1, "probability", "must be between 0 and 1")
 	if !s.Kind.Valid() {
@@ -207,9 +247,9 @@ func (s *Stage) Validate() error {
 // Validate checks an opportunity on its own.
 func (o *Opportunity) Validate() error {
 	p := NewProblems("opportunity")
+	checkStrings(p, o)
 	checkExternalID(p, o.ExternalID)
 	p.Require(strings.TrimSpace(o.Name) != "", "name", "is required")
-	checkText(p, "name", o.Name)
 	p.Require(o.AccountID != 0, "account_id", "is required")
 	p.Require(o.OwnerID != 0, "owner_id", "is required")
 	CheckAmount(p, "amount", o.Amount)
@@ -231,6 +271,7 @@ func (o *Opportunity) Validate() error {
 // Validate checks a line item.
 func (li *LineItem) Validate() error {
 	p := NewProblems("line item")
+	checkStrings(p, li)
 	p.Require(li.OpportunityID != 0, "opportunity_id", "is required")
 	p.Require(li.ProductID != 0, "product_id", "is required")
 	switch {
@@ -247,6 +288,7 @@ func (li *LineItem) Validate() error {
 // Validate checks an activity.
 func (a *Activity) Validate() error {
 	p := NewProblems("activity")
+	checkStrings(p, a)
 	checkExternalID(p, a.ExternalID)
 	if !a.Kind.Valid() {
 		p.Add("kind", "%q is not one of call, email, meeting, demo, task, other", a.Kind)
@@ -265,6 +307,7 @@ func (a *Activity) Validate() error {
 // Validate checks a quota; cal says which periods exist.
 func (q *Quota) Validate(cal FiscalCalendar) error {
 	p := NewProblems("quota")
+	checkStrings(p, q)
 	p.Require((q.UserID == nil) != (q.TeamID == nil), "user_id", "a quota belongs to exactly one user or one team")
 	if _, err := cal.ParsePeriod(q.Period); err != nil {
 		p.Add("period", "%v", err)
@@ -277,6 +320,7 @@ func (q *Quota) Validate(cal FiscalCalendar) error {
 // Validate checks a cost; cal says which periods exist.
 func (c *Cost) Validate(cal FiscalCalendar) error {
 	p := NewProblems("cost")
+	checkStrings(p, c)
 	if _, err := cal.ParsePeriod(c.Period); err != nil {
 		p.Add("period", "%v", err)
 	}
@@ -291,6 +335,7 @@ func (c *Cost) Validate(cal FiscalCalendar) error {
 // Validate checks the organisation settings.
 func (s *Settings) Validate() error {
 	p := NewProblems("settings")
+	checkStrings(p, s)
 	p.Require(s.FiscalYearStartMonth >= 1 && s.FiscalYearStartMonth <= 12, "fiscal_year_start_month", "must be 1 to 12")
 	checkCurrency(p, "corporate_currency", s.CorporateCurrency)
 	return p.Err()

@@ -30,12 +30,36 @@ func (c *rowCtx) fail(f int, value, reason string) {
 	c.rn.problem(c.p.name, c.line, c.p.label(f), value, reason)
 }
 
+// raw is the text of field f, refused (and reported once) when it is not
+// fit to store: the same rule as every other writer's (crm.TextProblem).
 func (c *rowCtx) raw(f int) (string, bool) {
 	col := c.p.cols[f]
-	if col == nil {
+	if col == nil || c.failed&(1<<uint(f)) != 0 {
 		return "", false
 	}
-	return col.raw(c.rec)
+	s, ok := col.raw(c.rec)
+	if !ok {
+		return "", false
+	}
+	if why := crm.TextProblem(s); why != "" {
+		c.fail(f, abbreviate(s), why)
+		return "", false
+	}
+	return s, true
+}
+
+// abbreviate keeps a refused value short enough to quote in a problem.
+func abbreviate(s string) string {
+	const keep = 60
+	s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", `\0`)
+	n := 0
+	for i := range s {
+		if n == keep {
+			return s[:i] + "…"
+		}
+		n++
+	}
+	return s
 }
 
 func (c *rowCtx) str(f int) string {

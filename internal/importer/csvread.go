@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"unicode/utf8"
 )
@@ -36,10 +37,21 @@ type csvReader struct {
 
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
-// openCSV opens path and reads its header. name is how messages call the file.
-func openCSV(path, name string, delim rune) (*csvReader, error) {
-	f, err := os.Open(path)
+// openCSV opens the file name (slash-separated, relative to dir) and reads
+// its header; messages call the file name. Only a file inside dir is read: a
+// name leaving it ("../x.csv") or a link pointing out of it
+// ("teams.csv -> /etc/passwd") is refused before a byte is read.
+func openCSV(dir, name string, delim rune) (*csvReader, error) {
+	root, err := os.OpenRoot(dir)
 	if err != nil {
+		return nil, fmt.Errorf("%s: data folder: %w", name, err)
+	}
+	defer root.Close() // the file opened from it stays open
+	f, err := root.Open(filepath.FromSlash(name))
+	if err != nil {
+		if strings.Contains(err.Error(), "escapes") {
+			return nil, fmt.Errorf("%s: refused: the file is outside the data folder %s (a link out of it, or a path leaving it)", name, dir)
+		}
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	c, err := newCSVReader(f, name, delim)

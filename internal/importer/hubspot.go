@@ -81,7 +81,7 @@ func hubspotSource(dir string) (*source, error) {
 	slices.Sort(files)
 	for _, file := range files {
 		lower := strings.ToLower(file)
-		r, err := openCSV(filepath.Join(dir, file), file, 0)
+		r, err := openCSV(dir, file, 0)
 		if err != nil {
 			probs = append(probs, Problem{File: file, Reason: strings.TrimPrefix(err.Error(), file+": ")})
 			continue

@@ -18,7 +18,7 @@ import (
 
 type filePlan struct {
 	name   string // the file as messages name it (relative to the data folder)
-	path   string
+	dir    string // the data folder
 	entity *entityDef
 	key    string // external_id, name, email or none
 	header []string
@@ -184,7 +184,7 @@ func (m *Mapping) compileEntry(f *FileMapping, dataDir string) (*filePlan, []Pro
 	}
 	e := entityByName(f.Entity)
 	name := filepath.ToSlash(filepath.Clean(f.File))
-	p := &filePlan{name: name, path: filepath.Join(dataDir, filepath.FromSlash(name)), entity: e, key: f.Key,
+	p := &filePlan{name: name, dir: dataDir, entity: e, key: f.Key,
 		role: crm.Role(f.Role), emailDomain: f.EmailDomain, currency: m.Defaults.Currency}
 	p.delim = firstRune(f.Delimiter, m.Defaults.Delimiter)
 	p.vals = newValues()
@@ -200,7 +200,7 @@ func (m *Mapping) compileEntry(f *FileMapping, dataDir string) (*filePlan, []Pro
 		l, _ := goLayout(df)
 		p.vals.layouts = append(p.vals.layouts, l)
 	}
-	r, err := openCSV(p.path, name, p.delim)
+	r, err := openCSV(p.dir, name, p.delim)
 	if err != nil {
 		return nil, []Problem{{File: m.path, Line: f.line, Field: "file", Value: f.File, Reason: strings.TrimPrefix(err.Error(), name+": ")}}
 	}

@@ -59,7 +59,7 @@ func writeRejects(src *source, rejects map[lineKey][]Problem, path string) error
 		for i, h := range p.header {
 			pos[i] = slices.Index(columns, h)
 		}
-		r, err := openCSV(p.path, p.name, p.delim)
+		r, err := openCSV(p.dir, p.name, p.delim)
 		if err != nil {
 			f.Close()
 			return fmt.Errorf("import: rejects file: %w", err)

@@ -275,7 +275,7 @@ func (rn *runner) progress() {
 // eachRecord reads p's file and calls fn with each well-formed record that
 // passes the plan's where clause. Malformed records become problems.
 func (rn *runner) eachRecord(p *filePlan, fn func(rec record) error) error {
-	r, err := openCSV(p.path, p.name, p.delim)
+	r, err := openCSV(p.dir, p.name, p.delim)
 	if err != nil {
 		return err
 	}

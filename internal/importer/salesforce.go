@@ -148,7 +148,7 @@ func salesforceSource(dir string) (*source, error) {
 }
 
 func hasColumn(path, name string) bool {
-	r, err := openCSV(path, filepath.Base(path), 0)
+	r, err := openCSV(filepath.Dir(path), filepath.Base(path), 0)
 	if err != nil {
 		return false
 	}
@@ -200,7 +200,7 @@ func (src *source) loadPricebook(dir string, entries []os.DirEntry) error {
 
 // eachRow reads a small side file by column name.
 func eachRow(path string, fn func(get func(string) string)) error {
-	r, err := openCSV(path, filepath.Base(path), 0)
+	r, err := openCSV(filepath.Dir(path), filepath.Base(path), 0)
 	if err != nil {
 		return fmt.Errorf("import: %w", err)
 	}

@@ -1,15 +1,22 @@
 package web_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/quarterdeck/quarterdeck/internal/crm"
 	"github.com/quarterdeck/quarterdeck/internal/store"
 	"github.com/quarterdeck/quarterdeck/internal/store/storetest"
+	"github.com/quarterdeck/quarterdeck/internal/web"
 )
 
 // TestHugeAmountsCannotBreakKPIs (issue 18, finding 1): deals at the largest
@@ -65,9 +72,9 @@ func TestHugeAmountsCannotBreakKPIs(t *testing.T) {
 	})
 }
 
-// TestOutOfRangeNumbersAreRefused (issue 18, findings 1 and 4): every amount,
-// quantity and rate outside its range gets a 400 naming the field, at every
-// entry point, and nothing is stored.
+// TestOutOfRangeNumbersAreRefused (issue 18, findings 1, 4 and 8): every
+// amount, quantity and rate outside its range, and text no field may hold,
+// gets a 400 naming the field, and nothing is stored.
 func TestOutOfRangeNumbersAreRefused(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, s *store.Store) {
 		e := newEnv(t, s)
@@ -104,6 +111,10 @@ func TestOutOfRangeNumbersAreRefused(t *testing.T) {
 			{"quota 1e17", "admin", "POST", "/api/quotas", fmt.Sprintf(`{"user_id":%d,"period":"FY2025-Q1","amount":"1e17","currency":"USD"}`, o.RepA1.ID), "amount"},
 			{"cost 1e17", "admin", "POST", "/api/costs", `{"period":"FY2025-Q1","category":"sales","amount":"1e17","currency":"USD"}`, "amount"},
 			{"forecast call 1e17", "repA1", "POST", "/api/forecast/submissions", `{"period":"FY2025-Q1","commit":"1e17","best_case":"1e17","pipeline":"1e17"}`, "commit"},
+			{"a NUL byte in a name (finding 8)", "repA1", "POST", "/api/accounts", `{"name":"a\u0000b"}`, "name"},
+			{"a NUL byte in an update", "repA1", "PATCH", fmt.Sprintf("/api/opportunities/%d", o.OppA1.ID), `{"loss_reason":"x\u0000"}`, "loss_reason"},
+			{"a subject of 1,001 characters", "repA1", "POST", "/api/activities",
+				fmt.Sprintf(`{"kind":"call","owner_id":%d,"occurred_at":"2025-01-02T10:00:00Z","subject":"%s"}`, o.RepA1.ID, strings.Repeat("é", 1001)), "subject"},
 			{"a year and a day on the phone", "repA1", "POST", "/api/activities",
 				fmt.Sprintf(`{"kind":"call","owner_id":%d,"occurred_at":"2025-01-02T10:00:00Z","duration_minutes":600000}`, o.RepA1.ID), "duration_minutes"},
 		}
@@ -246,4 +257,118 @@ func TestReferencesStayInScope(t *testing.T) {
 			}
 		})
 	})
+}
+
+// TestPagesRefuseOutOfScopeFilters (issue 18, finding 4): a page filtered on
+// a rep or team the reader may not see, or that does not exist, is a 4xx.
+func TestPagesRefuseOutOfScopeFilters(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		e := newPageEnv(t, s)
+		o := e.org
+		for _, c := range []struct {
+			who, path string
+			status    int
+		}{
+			{"mgrA", fmt.Sprintf("/dashboard?rep_id=%d", o.RepB.ID), 404},
+			{"mgrA", "/dashboard?rep_id=999999", 404},
+			{"mgrA", "/dashboard?rep_id=", 200},
+			{"repA1", fmt.Sprintf("/dashboard?team_id=%d", o.TeamB.ID), 404},
+			{"admin", "/performers?team_id=999999", 404},
+			{"mgrA", fmt.Sprintf("/performers?team_id=%d", o.TeamB.ID), 404},
+			{"admin", "/dashboard?segment=%FF", 400},
+		} {
+			if status, _, body := e.get(c.who, c.path); status != c.status {
+				t.Errorf("%s %s: %d, want %d: %.300s", c.who, c.path, status, c.status, body)
+			}
+		}
+	})
+}
+
+// TestBadTextInParametersIsRefused (issue 18, finding 4): invalid UTF-8 or a
+// NUL byte in any parameter is a 400 naming it, on every endpoint.
+func TestBadTextInParametersIsRefused(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		e := newEnv(t, s)
+		for _, path := range []string{"/api/opportunities?stage=%FF", "/api/leads?source=%FF", "/api/accounts?name=a%00b",
+			"/api/kpi?segment=%FF", "/api/dashboard?industry=%C3%28", "/api/quality?stage=%FF", "/api/forecast?period=%FF",
+			"/api/performers?region=%FF", "/api/activities?kind=%FF", "/api/contacts?email=%FF", "/api/audit?entity=%FF"} {
+			status, b := e.do("admin", "GET", path, "")
+			if status != 400 || len(errorFields(b)) != 1 {
+				t.Errorf("%s: %d %v, want 400 naming the parameter", path, status, b)
+			}
+		}
+	})
+}
+
+// lockedBuffer is a log destination safe for the server's goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) lines() []map[string]any {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []map[string]any
+	for line := range strings.Lines(l.b.String()) {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) == nil {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// TestAccessLogSaysWho (issue 18, finding 7): every authenticated request
+// line names the user and role; refusals in lists and KPIs are logged with
+// who asked.
+func TestAccessLogSaysWho(t *testing.T) {
+	s := storetest.OpenDuckDB(t)
+	o := storetest.NewOrg(t, s)
+	var logs lockedBuffer
+	srv, err := web.NewServer(web.Config{}, s, slog.New(slog.NewJSONHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	tok, err := s.NewAPIToken(t.Context(), crm.System, o.RepA1.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/api/opportunities", "/api/kpi?period=all", fmt.Sprintf("/api/kpi?rep_id=%d", o.RepB.ID),
+		fmt.Sprintf("/api/opportunities/%d", o.OppB.ID), "/api/audit"} {
+		req, _ := http.NewRequest("GET", ts.URL+path, nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	var requests, refusals int
+	for _, l := range logs.lines() {
+		switch l["msg"] {
+		case "request":
+			requests++
+			if l["user"] != float64(o.RepA1.ID) || l["role"] != "rep" {
+				t.Errorf("request line without the user: %v", l)
+			}
+		case "refused":
+			refusals++
+			if l["user"] != float64(o.RepA1.ID) || l["role"] != "rep" || l["reason"] == "" {
+				t.Errorf("refusal without who or why: %v", l)
+			}
+		}
+	}
+	// refused: another rep's KPIs, another rep's deal, the audit trail
+	if requests != 5 || refusals != 3 {
+		t.Errorf("%d request lines and %d refusals, want 5 and 3:\n%v", requests, refusals, logs.lines())
+	}
 }

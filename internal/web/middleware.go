@@ -6,10 +6,14 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/quarterdeck/quarterdeck/internal/crm"
 	"github.com/quarterdeck/quarterdeck/internal/store"
@@ -22,7 +26,12 @@ type ctxKey int
 const (
 	authKey ctxKey = iota + 1
 	requestIDKey
+	callerKey // *caller: where authenticate leaves the user for the access log
 )
+
+// caller is filled in by authenticate for the access log, which wraps it and
+// so never sees the request that carries the user.
+type caller struct{ info *authInfo }
 
 // requestID is the id logRequests gave the request: on every log line, in the
 // X-Request-Id header and on error pages, so a user's report finds its line.
@@ -68,7 +77,9 @@ func (srv *Server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := newRequestID()
-		r = r.WithContext(context.WithValue(r.Context(), requestIDKey, id))
+		who := &caller{}
+		ctx := context.WithValue(r.Context(), requestIDKey, id)
+		r = r.WithContext(context.WithValue(ctx, callerKey, who))
 		w.Header().Set("X-Request-Id", id)
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		defer func() {
@@ -77,8 +88,8 @@ func (srv *Server) logRequests(next http.Handler) http.Handler {
 				http.Error(rec, "internal error (request "+id+")", http.StatusInternalServerError)
 			}
 			attrs := []any{"method", r.Method, "path", r.URL.Path, "status", rec.status, "duration_ms", time.Since(start).Milliseconds(), "request_id", id}
-			if a := authOf(r); a != nil {
-				attrs = append(attrs, "user", a.user.ID)
+			if a := who.info; a != nil {
+				attrs = append(attrs, "user", a.user.ID, "role", string(a.user.Role))
 			}
 			srv.log.LogAttrs(r.Context(), slog.LevelInfo, "request", slogAttrs(attrs)...)
 		}()
@@ -133,6 +144,9 @@ func (srv *Server) authenticate(next http.Handler) http.Handler {
 		}
 		if info != nil {
 			r = r.WithContext(context.WithValue(r.Context(), authKey, info))
+			if who, ok := r.Context().Value(callerKey).(*caller); ok {
+				who.info = info
+			}
 		}
 		next.ServeHTTP(w, r)
 	})
@@ -202,3 +216,57 @@ func (srv *Server) secureCookie(r *http.Request) bool {
 	ip := net.ParseIP(host)
 	return ip == nil || !ip.IsLoopback()
 }
+
+// refuseBadText answers 400 to a request whose path, query parameters or
+// form fields are not valid UTF-8 or hold a NUL byte: no handler has to
+// think of it, and no such text reaches the database (PostgreSQL refuses
+// both, which would otherwise be a 500).
+func (srv *Server) refuseBadText(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		field := ""
+		if !cleanText(r.URL.Path) {
+			field = "path"
+		}
+		query, err := url.ParseQuery(r.URL.RawQuery)
+		if err != nil {
+			field = "query"
+		}
+		if field == "" {
+			field = badValue(query)
+		}
+		if field == "" && r.Method == http.MethodPost && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+			if err := r.ParseForm(); err != nil {
+				field = "form"
+			} else {
+				field = badValue(r.PostForm)
+			}
+		}
+		if field == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		err = crm.Invalid("request", field, "is not valid text (malformed encoding, invalid UTF-8 or a NUL byte)")
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			srv.writeError(w, r, err)
+		} else {
+			srv.pageError(w, r, err)
+		}
+	})
+}
+
+// badValue is the first parameter whose name or value is not clean text.
+func badValue(vs url.Values) string {
+	for _, k := range slices.Sorted(maps.Keys(vs)) {
+		if !cleanText(k) {
+			return "parameter name"
+		}
+		for _, v := range vs[k] {
+			if !cleanText(v) {
+				return k
+			}
+		}
+	}
+	return ""
+}
+
+func cleanText(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }

@@ -24,8 +24,10 @@ func (srv *Server) pageError(w http.ResponseWriter, r *http.Request, err error) 
 	case errors.Is(err, crm.ErrInvalid):
 		status, title, msg = http.StatusBadRequest, "This link has a problem", err.Error()
 	case errors.Is(err, crm.ErrNotFound):
+		srv.logRefusal(r, err)
 		status, title, msg = http.StatusNotFound, "Not found", "There is nothing here that you may see. The link may be wrong, or the record is outside what your role shows."
 	case errors.Is(err, crm.ErrForbidden):
+		srv.logRefusal(r, err)
 		status, title, msg = http.StatusForbidden, "Not for your role", "Your role may not use this page. Ask an administrator if you need it."
 	default:
 		srv.log.Error("page failed", "method", r.Method, "path", r.URL.Path, "request_id", requestID(r), "err", err)

@@ -45,8 +45,10 @@ func (srv *Server) writeError(w http.ResponseWriter, r *http.Request, err error)
 	case errors.As(err, &tooBig):
 		writeJSON(w, http.StatusRequestEntityTooLarge, errorBody{Error: fmt.Sprintf("request body larger than %d bytes", tooBig.Limit)})
 	case errors.Is(err, crm.ErrNotFound):
+		srv.logRefusal(r, err)
 		writeJSON(w, http.StatusNotFound, errorBody{Error: "not found"})
 	case errors.Is(err, crm.ErrForbidden):
+		srv.logRefusal(r, err)
 		writeJSON(w, http.StatusForbidden, errorBody{Error: "forbidden: your role may not do this"})
 	case errors.Is(err, crm.ErrConflict):
 		writeJSON(w, http.StatusConflict, errorBody{Error: err.Error()})
@@ -59,6 +61,17 @@ func (srv *Server) writeError(w http.ResponseWriter, r *http.Request, err error)
 		srv.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "request_id", requestID(r), "err", err)
 		writeJSON(w, http.StatusInternalServerError, errorBody{Error: "internal error", RequestID: requestID(r)})
 	}
+}
+
+// logRefusal logs a request refused for what it asked to see or do (an id,
+// a filter, a role's limit), with who asked and why: the answer itself says
+// no more than "not found" or "forbidden".
+func (srv *Server) logRefusal(r *http.Request, err error) {
+	attrs := []any{"method", r.Method, "path", r.URL.Path, "query", r.URL.RawQuery, "request_id", requestID(r), "reason", err.Error()}
+	if a := authOf(r); a != nil {
+		attrs = append(attrs, "user", a.user.ID, "role", string(a.user.Role))
+	}
+	srv.log.Warn("refused", attrs...)
 }
 
 // readBody reads the whole (bounded) body.

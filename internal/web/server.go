@@ -60,7 +60,7 @@ func NewServer(cfg Config, s *store.Store, log *slog.Logger) (*Server, error) {
 	srv := &Server{cfg: cfg, store: s, log: log, mux: &routeMux{ServeMux: http.NewServeMux()}, pages: pg, intake: intake.New(s)}
 	srv.routes()
 	// Outermost first: log, refuse cross-site writes, set headers, authenticate.
-	srv.root = srv.logRequests(http.NewCrossOriginProtection().Handler(securityHeaders(srv.authenticate(srv.mux))))
+	srv.root = srv.logRequests(http.NewCrossOriginProtection().Handler(securityHeaders(srv.authenticate(srv.refuseBadText(srv.mux)))))
 	return srv, nil
 }
 
