@@ -26,6 +26,8 @@ type Config struct {
 	Database       string // DuckDB file path, or a postgres:// DSN
 	Addr           string // the web server's listen address
 	SecureCookies  string // auto, always or never
+	SessionTTL     string // how long a login lasts, a Go duration such as 12h
+	ClientIPHeader string // header a trusted proxy sets to the client's address (login throttling); empty: the peer
 	LogLevel       string // debug, info, warn or error
 	LogFormat      string // text or json
 	AdminEmail     string // first admin, created by serve in an empty database
@@ -42,6 +44,7 @@ func defaultConfig() Config {
 		Database:      "quarterdeck.db",
 		Addr:          "127.0.0.1:8080",
 		SecureCookies: "auto",
+		SessionTTL:    "12h",
 		LogLevel:      "info",
 		LogFormat:     "text",
 		SnapshotAt:    "01:00",
@@ -61,6 +64,8 @@ func (c *Config) settings() []setting {
 		{"database", "QUARTERDECK_DATABASE_URL", "database", &c.Database},
 		{"addr", "QUARTERDECK_ADDR", "addr", &c.Addr},
 		{"secure_cookies", "QUARTERDECK_SECURE_COOKIES", "secure-cookies", &c.SecureCookies},
+		{"session_ttl", "QUARTERDECK_SESSION_TTL", "session-ttl", &c.SessionTTL},
+		{"client_ip_header", "QUARTERDECK_CLIENT_IP_HEADER", "client-ip-header", &c.ClientIPHeader},
 		{"log_level", "QUARTERDECK_LOG_LEVEL", "log-level", &c.LogLevel},
 		{"log_format", "QUARTERDECK_LOG_FORMAT", "log-format", &c.LogFormat},
 		{"admin_email", "QUARTERDECK_ADMIN_EMAIL", "admin-email", &c.AdminEmail},
@@ -157,6 +162,9 @@ func (c Config) Validate() error {
 	if !slices.Contains([]string{"auto", "always", "never"}, c.SecureCookies) {
 		bad("secure_cookies", c.SecureCookies, "is not one of auto, always, never")
 	}
+	if _, ok := c.sessionTTL(); !ok {
+		bad("session_ttl", c.SessionTTL, "is not a duration from 5m to 720h, like 12h or 30m")
+	}
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.LogLevel) {
 		bad("log_level", c.LogLevel, "is not one of debug, info, warn, error")
 	}
@@ -192,6 +200,12 @@ func checkPassword(pw string) error {
 		return errors.New(ve.Fields[0].Reason)
 	}
 	return nil
+}
+
+// sessionTTL is SessionTTL parsed: from five minutes to thirty days.
+func (c Config) sessionTTL() (time.Duration, bool) {
+	d, err := time.ParseDuration(c.SessionTTL)
+	return d, err == nil && d >= 5*time.Minute && d <= 720*time.Hour
 }
 
 // snapshotTime is SnapshotAt as an offset from midnight UTC; negative for off.

@@ -58,7 +58,8 @@ func (c cli) rootCommand() *cobra.Command {
 
 Settings come from, each overriding the one before: the YAML file given with
 --config, the QUARTERDECK_* environment (QUARTERDECK_DATABASE_URL,
-QUARTERDECK_ADDR, QUARTERDECK_SECURE_COOKIES, QUARTERDECK_LOG_LEVEL,
+QUARTERDECK_ADDR, QUARTERDECK_SECURE_COOKIES, QUARTERDECK_SESSION_TTL,
+QUARTERDECK_CLIENT_IP_HEADER, QUARTERDECK_LOG_LEVEL,
 QUARTERDECK_LOG_FORMAT, QUARTERDECK_ADMIN_EMAIL, QUARTERDECK_ADMIN_PASSWORD),
 then the flags.`,
 		SilenceErrors: true,
@@ -72,7 +73,7 @@ then the flags.`,
 	pf.Bool("quiet", false, "print only results and errors")
 
 	root.AddCommand(c.demoCommand(), c.serveCommand(), c.importCommand(), c.qualityCommand(), c.kpiCommand(),
-		c.forecastCommand(), c.snapshotCommand(), c.leadsCommand(), c.automationCommand(), c.notifyCommand(), c.migrateCommand(), c.usersCommand(), c.versionCommand())
+		c.forecastCommand(), c.snapshotCommand(), c.leadsCommand(), c.automationCommand(), c.notifyCommand(), c.migrateCommand(), c.backupCommand(), c.restoreCommand(), c.usersCommand(), c.versionCommand())
 	return root
 }
 

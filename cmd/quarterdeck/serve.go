@@ -49,6 +49,8 @@ create the first admin; they are ignored once there are users.`,
 	f := cmd.Flags()
 	f.String("addr", def.Addr, "listen address")
 	f.String("secure-cookies", def.SecureCookies, "mark cookies Secure: auto, always or never")
+	f.String("session-ttl", def.SessionTTL, "how long a login lasts (5m to 720h)")
+	f.String("client-ip-header", "", "header a trusted proxy sets to the client's address, e.g. X-Forwarded-For (login throttling counts per address)")
 	f.String("admin-email", "", "email of the first admin, created when the database has no users")
 	f.String("admin-password", "", "password of the first admin")
 	f.String("snapshot-at", def.SnapshotAt, "time of day (UTC) of the daily work (forecast snapshot, lead rescoring), or off")
@@ -108,7 +110,8 @@ func (c cli) serve(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	srv, err := web.NewServer(web.Config{Addr: cfg.Addr, SecureCookies: cfg.SecureCookies, Channels: channels, Getenv: c.getenv}, s, log)
+	ttl, _ := cfg.sessionTTL() // validated with the configuration
+	srv, err := web.NewServer(web.Config{Addr: cfg.Addr, SecureCookies: cfg.SecureCookies, SessionTTL: ttl, ClientIPHeader: cfg.ClientIPHeader, Channels: channels, Getenv: c.getenv}, s, log)
 	if err != nil {
 		return fmt.Errorf("start web server: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/quarterdeck/quarterdeck/internal/crm"
 	"github.com/quarterdeck/quarterdeck/internal/store"
@@ -21,9 +22,10 @@ import (
 func (c cli) usersCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "users",
-		Short: "Add, list and disable users; create API tokens",
+		Short: "Add, list and disable users; create, list and revoke API tokens; log users out",
 	}
-	cmd.AddCommand(c.usersAddCommand(), c.usersListCommand(), c.usersDisableCommand(), c.usersTokenCommand(), c.usersAvailabilityCommand())
+	cmd.AddCommand(c.usersAddCommand(), c.usersListCommand(), c.usersDisableCommand(), c.usersTokenCommand(),
+		c.usersTokensCommand(), c.usersRevokeTokenCommand(), c.usersLogoutCommand(), c.usersAvailabilityCommand())
 	return cmd
 }
 
@@ -216,30 +218,115 @@ func (c cli) usersDisableCommand() *cobra.Command {
 }
 
 func (c cli) usersTokenCommand() *cobra.Command {
-	return &cobra.Command{
+	var name string
+	var days int
+	cmd := &cobra.Command{
 		Use:   "token EMAIL",
-		Short: "Create an API token for a user and print it (only the token)",
+		Short: "Create a named API token that expires, and print it (only the token)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, _, err := c.openStore(cmd)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			ctx := cmd.Context()
-			u, err := s.UserByEmail(ctx, args[0])
-			if err != nil {
-				return err
-			}
-			if !u.Active {
-				return fmt.Errorf("user %s is disabled: a token would not work", u.Email)
-			}
-			tok, err := s.NewAPIToken(ctx, crm.System, u.ID)
-			if err != nil {
-				return fmt.Errorf("create token for %s: %w", u.Email, err)
-			}
-			fmt.Fprintln(c.stdout, tok)
-			return nil
+			return c.withUser(cmd, args[0], func(ctx context.Context, s *store.Store, _ Config, u *crm.User) error {
+				if !u.Active {
+					return fmt.Errorf("user %s is disabled: a token would not work", u.Email)
+				}
+				tok, _, err := s.CreateAPIToken(ctx, crm.System, u.ID, name, time.Duration(days)*24*time.Hour)
+				if err != nil {
+					return fmt.Errorf("create token for %s: %w", u.Email, err)
+				}
+				fmt.Fprintln(c.stdout, tok)
+				return nil
+			})
 		},
 	}
+	cmd.Flags().StringVar(&name, "name", "cli", "what the token is for")
+	cmd.Flags().IntVar(&days, "expires-days", int(store.DefaultTokenTTL.Hours()/24), fmt.Sprintf("days until it expires (at most %d)", int(store.MaxTokenTTL.Hours()/24)))
+	return cmd
+}
+
+func (c cli) usersTokensCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "tokens EMAIL",
+		Short: "List a user's API tokens: id, name, created, expires, last used, status",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return c.withUser(cmd, args[0], func(ctx context.Context, s *store.Store, _ Config, u *crm.User) error {
+				list, err := s.APITokens(ctx, crm.System, u.ID)
+				if err != nil {
+					return err
+				}
+				tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "ID\tNAME\tCREATED\tEXPIRES\tLAST USED\tSTATUS")
+				day := func(t *time.Time) string {
+					if t == nil {
+						return "-"
+					}
+					return t.UTC().Format("2006-01-02 15:04")
+				}
+				for _, t := range list {
+					status := "active"
+					switch {
+					case t.RevokedAt != nil:
+						status = "revoked"
+					case t.ExpiresAt != nil && !t.ExpiresAt.After(time.Now()):
+						status = "expired"
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, day(&t.CreatedAt), day(t.ExpiresAt), day(t.LastUsedAt), status)
+				}
+				return tw.Flush()
+			})
+		},
+	}
+}
+
+func (c cli) usersRevokeTokenCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "revoke-token EMAIL TOKEN-ID",
+		Short: "Revoke one of a user's API tokens for good (ids as 'users tokens' lists them)",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return c.withUser(cmd, args[0], func(ctx context.Context, s *store.Store, cfg Config, u *crm.User) error {
+				if err := s.RevokeAPIToken(ctx, crm.System, u.ID, args[1]); err != nil {
+					return err
+				}
+				if !cfg.Quiet {
+					fmt.Fprintf(c.stdout, "revoked token %s of %s\n", args[1], u.Email)
+				}
+				return nil
+			})
+		},
+	}
+}
+
+func (c cli) usersLogoutCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "logout EMAIL",
+		Short: "Log a user out of every browser (their API tokens keep working)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return c.withUser(cmd, args[0], func(ctx context.Context, s *store.Store, cfg Config, u *crm.User) error {
+				n, err := s.EndAllSessions(ctx, crm.System, u.ID)
+				if err != nil {
+					return err
+				}
+				if !cfg.Quiet {
+					fmt.Fprintf(c.stdout, "ended %d sessions of %s\n", n, u.Email)
+				}
+				return nil
+			})
+		},
+	}
+}
+
+// withUser opens the store and finds the user by email for fn.
+func (c cli) withUser(cmd *cobra.Command, email string, fn func(ctx context.Context, s *store.Store, cfg Config, u *crm.User) error) error {
+	s, cfg, err := c.openStore(cmd)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	u, err := s.UserByEmail(cmd.Context(), email)
+	if err != nil {
+		return err
+	}
+	return fn(cmd.Context(), s, cfg, u)
 }

@@ -209,3 +209,37 @@ func TestUsersAddInvalid(t *testing.T) {
 		}
 	})
 }
+
+// TestUsersTokens: a token is created with a name and an expiry, listed,
+// revoked for good by its id; an unknown id is an error.
+func TestUsersTokens(t *testing.T) {
+	eachEngine(t, func(t *testing.T, dsn string) {
+		mustRun(t, nil, "users", "add", "ann@example.com", "--name", "Ann", "--role", "admin", "--password", "ann-password-1", "--database", dsn, "--quiet")
+		tok := strings.TrimSpace(mustRun(t, nil, "users", "token", "ann@example.com", "--name", "nightly export", "--expires-days", "30", "--database", dsn).stdout)
+		list := mustRun(t, nil, "users", "tokens", "ann@example.com", "--database", dsn).stdout
+		m := regexp.MustCompile(`(?m)^([0-9a-f]{12})  nightly export  \S+ \S+  (\S+) \S+  -\s+active$`).FindStringSubmatch(list)
+		if m == nil {
+			t.Fatalf("tokens list:\n%s", list)
+		}
+		withStore(t, dsn, func(s *store.Store) {
+			if _, err := s.UserByToken(context.Background(), tok); err != nil {
+				t.Errorf("the printed token: %v", err)
+			}
+		})
+		mustRun(t, nil, "users", "revoke-token", "ann@example.com", m[1], "--database", dsn)
+		if list := mustRun(t, nil, "users", "tokens", "ann@example.com", "--database", dsn).stdout; !strings.Contains(list, "revoked") {
+			t.Errorf("after revoking:\n%s", list)
+		}
+		withStore(t, dsn, func(s *store.Store) {
+			if _, err := s.UserByToken(context.Background(), tok); !errors.Is(err, store.ErrBadCredentials) {
+				t.Errorf("a revoked token: %v", err)
+			}
+		})
+		if r := runCLI(t, nil, "users", "revoke-token", "ann@example.com", "0123456789ab", "--database", dsn); r.code == 0 || !strings.Contains(r.stderr, "not found") {
+			t.Errorf("unknown id: %d %s", r.code, r.stderr)
+		}
+		if r := runCLI(t, nil, "users", "token", "ann@example.com", "--expires-days", "999", "--database", dsn); r.code == 0 || !strings.Contains(r.stderr, "expires") {
+			t.Errorf("too long: %d %s", r.code, r.stderr)
+		}
+	})
+}

@@ -6,12 +6,14 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"database/sql"
+	_ "embed"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/quarterdeck/quarterdeck/internal/crm"
 	"golang.org/x/crypto/bcrypt"
@@ -37,16 +39,37 @@ func (s *Store) SetPassword(ctx context.Context, p crm.Principal, userID int64, 
 	return s.inTx(ctx, func(tx *sql.Tx) error { return s.storePassword(ctx, tx, p, userID, hash) })
 }
 
-// CheckPassword says why a password would be refused, or returns nil.
+// CheckPassword says why a password would be refused, or returns nil: too
+// short, too long for bcrypt, one character repeated, or one of the common
+// passwords attackers try first.
 func CheckPassword(password string) error {
-	if len(password) < MinPasswordLength {
+	switch {
+	case utf8.RuneCountInString(password) < MinPasswordLength:
 		return crm.Invalid("user", "password", fmt.Sprintf("must be at least %d characters", MinPasswordLength))
-	}
-	if len(password) > 72 {
+	case len(password) > 72:
 		return crm.Invalid("user", "password", "must be at most 72 bytes (bcrypt's limit)")
+	case strings.Count(password, password[:1]) == len(password):
+		return crm.Invalid("user", "password", "is one character repeated")
+	case commonPasswords[strings.ToLower(password)]:
+		return crm.Invalid("user", "password", "is one of the most common passwords: choose another")
 	}
 	return nil
 }
+
+// commonPasswords are the passwords of at least MinPasswordLength characters
+// among zxcvbn's list of common passwords (see common_passwords.txt).
+var commonPasswords = func() map[string]bool {
+	m := map[string]bool{}
+	for line := range strings.Lines(commonPasswordList) {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+			m[line] = true
+		}
+	}
+	return m
+}()
+
+//go:embed common_passwords.txt
+var commonPasswordList string
 
 func hashPassword(password string) (string, error) {
 	if err := CheckPassword(password); err != nil {
@@ -101,19 +124,25 @@ func (s *Store) Authenticate(ctx context.Context, email, password string) (*crm.
 	var id int64
 	var hash string
 	err := s.db.QueryRowContext(ctx, `SELECT id, password_hash FROM users WHERE email = $1 AND active`, email).Scan(&id, &hash)
-	if isNoRows(err) {
-		// Spend the same time as a real check so timing does not reveal which emails exist.
-		bcrypt.CompareHashAndPassword([]byte("$2a$10$7EqJtq98hPqEX7fNZaFWoOhi5BWX4Z2oa2QJzvYHHMzDeVqLBYqWC"), []byte(password))
-		return nil, ErrBadCredentials
-	}
-	if err != nil {
+	if err != nil && !isNoRows(err) {
 		return nil, fmt.Errorf("authenticate: %w", err)
 	}
-	if hash == "" || bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil {
+	// Every path spends one bcrypt comparison, so the answer's time does not
+	// tell an unknown or disabled email, or an account without a password,
+	// from a wrong password.
+	ok := hash != ""
+	if !ok {
+		hash = dummyHash
+	}
+	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil || !ok {
 		return nil, ErrBadCredentials
 	}
 	return s.userByID(ctx, id)
 }
+
+// dummyHash is a bcrypt hash at the default cost that no password matches
+// in practice, compared when there is no real one.
+const dummyHash = "$2a$10$7EqJtq98hPqEX7fNZaFWoOhi5BWX4Z2oa2QJzvYHHMzDeVqLBYqWC"
 
 func (s *Store) userByID(ctx context.Context, id int64) (*crm.User, error) {
 	return s.Users.Get(ctx, crm.System, id)
@@ -153,25 +182,10 @@ func hashSecret(secret string) string {
 	return hex.EncodeToString(h[:])
 }
 
-// NewAPIToken creates a bearer token for a user and returns it; only its hash is kept.
+// NewAPIToken creates a bearer token named "api" that expires after
+// DefaultTokenTTL (see CreateAPIToken); only its hash is kept.
 func (s *Store) NewAPIToken(ctx context.Context, p crm.Principal, userID int64) (string, error) {
-	if p.Role != crm.RoleAdmin && p.UserID != userID {
-		return "", crm.ErrForbidden
-	}
-	if _, err := s.userByID(ctx, userID); err != nil {
-		return "", err
-	}
-	tok, err := newSecret()
-	if err != nil {
-		return "", err
-	}
-	tok = "qd_" + tok
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO api_tokens (token_hash, user_id, created_at) VALUES ($1, $2, $3)`, hashSecret(tok), userID, s.now()); err != nil {
-			return fmt.Errorf("save token: %w", err)
-		}
-		return s.audit(ctx, tx, p, "create_token", "user", userID, nil, nil)
-	})
+	tok, _, err := s.CreateAPIToken(ctx, p, userID, "api", 0)
 	return tok, err
 }
 
@@ -188,12 +202,21 @@ func (s *Store) UserByToken(ctx context.Context, token string) (*crm.User, error
 		return &u, nil
 	}
 	var id int64
-	err := s.db.QueryRowContext(ctx, `SELECT u.id FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1 AND u.active`, hash).Scan(&id)
+	var used *time.Time
+	now := s.now().UTC()
+	err := s.db.QueryRowContext(ctx, `SELECT u.id, t.last_used_at FROM api_tokens t JOIN users u ON u.id = t.user_id
+		WHERE t.token_hash = $1 AND u.active AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > $2)`, hash, now).Scan(&id, &used)
 	if isNoRows(err) {
 		return nil, ErrBadCredentials
 	}
 	if err != nil {
 		return nil, fmt.Errorf("check token: %w", err)
+	}
+	if used == nil || now.Sub(*used) > tokenUseResolution {
+		// Best effort: a token in use must not fail for want of its timestamp.
+		if _, err := s.db.ExecContext(ctx, `UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2`, now, hash); err != nil {
+			s.log.Warn("token last use", "err", err)
+		}
 	}
 	u, err := s.userByID(ctx, id)
 	if err == nil {
@@ -203,6 +226,10 @@ func (s *Store) UserByToken(ctx context.Context, token string) (*crm.User, error
 }
 
 const tokenTTL = 2 * time.Second
+
+// tokenUseResolution is how exact a token's last-used time is: writing it on
+// every request would turn each read into a write.
+const tokenUseResolution = time.Minute
 
 type tokenEntry struct {
 	user crm.User
@@ -234,8 +261,13 @@ func (s *Store) NewSession(ctx context.Context, userID int64, ttl time.Duration)
 	if err != nil {
 		return nil, err
 	}
-	exp := s.now().Add(ttl)
-	if _, err := s.db.ExecContext(ctx, `INSERT INTO sessions (token_hash, user_id, csrf_token, expires_at) VALUES ($1, $2, $3, $4)`, hashSecret(tok), userID, csrf, exp); err != nil {
+	if !u.Active {
+		return nil, ErrBadCredentials
+	}
+	now := s.now().UTC()
+	exp := now.Add(ttl)
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO sessions (token_hash, user_id, csrf_token, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)`,
+		hashSecret(tok), userID, csrf, exp, now); err != nil {
 		return nil, fmt.Errorf("save session: %w", err)
 	}
 	return &Session{Token: tok, CSRFToken: csrf, User: *u, ExpiresAt: exp}, nil

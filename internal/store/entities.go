@@ -51,6 +51,12 @@ func (s *Store) initRepos() {
 			}
 			return probs.Err()
 		},
+		after: func(ctx context.Context, q querier, p crm.Principal, old, v *crm.User) error {
+			if old != nil && old.Active && !v.Active {
+				return s.revokeAccess(ctx, q, v.ID)
+			}
+			return nil
+		},
 		filters: map[string]filter{"role": {"role", filterText}, "team_id": {"team_id", filterInt}, "manager_id": {"manager_id", filterInt}, "active": {"active", filterBool}, "email": {"email", filterText}},
 	}
 	s.Accounts = &Repo[crm.Account]{s: s, entity: "account", table: "accounts", mayWrite: writeSellers,

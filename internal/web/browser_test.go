@@ -104,8 +104,12 @@ func TestBrowserLoginAndHome(t *testing.T) {
 		chromedp.WaitVisible(`table.grid`))
 	heading, table := text(`h1`), text(`table.grid`)
 	screenshot(t, bctx, "home-manager")
-	step(chromedp.Click(`form[action="/tokens"] button`), chromedp.WaitVisible(`#new-token`))
+	step(chromedp.Click(`a[href="/account"]`), chromedp.WaitVisible(`input[name=name]`),
+		chromedp.SendKeys(`input[name=name]`, "browser test"),
+		chromedp.Click(`input[name=action][value=create] ~ button`), chromedp.WaitVisible(`#new-token`))
 	token := text(`#new-token`)
+	tokens := text(`table.grid`)
+	screenshot(t, bctx, "account")
 	if !strings.Contains(errText, "Wrong email or password") {
 		t.Errorf("failed login shows %q", errText)
 	}
@@ -118,6 +122,9 @@ func TestBrowserLoginAndHome(t *testing.T) {
 	}
 	if u, err := s.UserByToken(context.Background(), strings.TrimSpace(token)); err != nil || u.ID != o.MgrA.ID {
 		t.Errorf("token made in the browser does not authenticate manager A: %v", err)
+	}
+	if !strings.Contains(tokens, "browser test") || !strings.Contains(tokens, "active") {
+		t.Errorf("the tokens table shows:\n%s", tokens)
 	}
 	if len(*problems) > 0 {
 		t.Errorf("browser reported problems: %v", *problems)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -371,4 +372,92 @@ func TestAccessLogSaysWho(t *testing.T) {
 	if requests != 5 || refusals != 3 {
 		t.Errorf("%d request lines and %d refusals, want 5 and 3:\n%v", requests, refusals, logs.lines())
 	}
+}
+
+// TestLoginIsThrottled (finding 5): after the free failures the login page
+// answers 429 with Retry-After, even to the right password, and every
+// failed login is logged.
+func TestLoginIsThrottled(t *testing.T) {
+	s := storetest.OpenDuckDB(t)
+	o := storetest.NewOrg(t, s)
+	storetest.Must(t, s.SetPassword(t.Context(), crm.System, o.RepA1.ID, "a long passphrase here"))
+	var logs lockedBuffer
+	srv, err := web.NewServer(web.Config{}, s, slog.New(slog.NewJSONHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	client := browserless(t)
+	login := func(pw string) *http.Response {
+		t.Helper()
+		resp, err := client.PostForm(ts.URL+"/login", url.Values{"email": {o.RepA1.Email}, "password": {pw}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	for i := range 6 {
+		if resp := login("wrong password"); resp.StatusCode != 401 {
+			t.Fatalf("failure %d: %d", i+1, resp.StatusCode)
+		}
+	}
+	resp := login("a long passphrase here")
+	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("the right password while locked: %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	failed := 0
+	for _, l := range logs.lines() {
+		if l["msg"] == "failed login" && l["email"] == o.RepA1.Email && l["remote"] == "127.0.0.1" {
+			failed++
+		}
+	}
+	if failed != 7 {
+		t.Errorf("%d failed logins logged, want 7", failed)
+	}
+}
+
+// TestTokensThroughTheAPI (finding 6): tokens are created with a name and an
+// expiry, listed with their last use, revoked; a rep manages only their own;
+// disabling a user through the API revokes theirs for good.
+func TestTokensThroughTheAPI(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		e := newEnv(t, s)
+		o := e.org
+		status, b := e.do("repA1", "POST", "/api/me/tokens", `{"name":"ci","expires_days":7}`)
+		if status != 201 || b["name"] != "ci" || b["expires_at"] == nil || !strings.HasPrefix(fmt.Sprint(b["token"]), "qd_") {
+			t.Fatalf("create: %d %v", status, b)
+		}
+		e.tokens["ci"] = b["token"].(string)
+		id := b["id"].(string)
+		if status, _ := e.do("ci", "GET", "/api/me", ""); status != 200 {
+			t.Fatalf("the new token: %d", status)
+		}
+		status, b = e.do("repA1", "GET", "/api/me/tokens", "")
+		if status != 200 || len(b["items"].([]any)) != 2 {
+			t.Fatalf("list: %d %v", status, b)
+		}
+		for _, c := range []struct {
+			who, method, path, body string
+			status                  int
+		}{
+			{"repA1", "POST", "/api/me/tokens", `{"name":"","expires_days":400}`, 400},
+			{"repA1", "POST", "/api/me/tokens", `{"name":"x","expires_days":-1}`, 400},
+			{"repB", "GET", fmt.Sprintf("/api/users/%d/tokens", o.RepA1.ID), "", 403},
+			{"repB", "DELETE", fmt.Sprintf("/api/users/%d/tokens/%s", o.RepA1.ID, id), "", 403},
+			{"repA1", "DELETE", "/api/me/tokens/nothex", "", 404},
+			{"admin", "GET", fmt.Sprintf("/api/users/%d/tokens", o.RepA1.ID), "", 200},
+			{"repA1", "DELETE", "/api/me/tokens/" + id, "", 204},
+			{"ci", "GET", "/api/me", "", 401},
+			{"repA1", "DELETE", "/api/me/tokens/" + id, "", 404}, // revoked already
+			{"admin", "PATCH", fmt.Sprintf("/api/users/%d", o.RepA1.ID), `{"active":false}`, 200},
+			{"admin", "PATCH", fmt.Sprintf("/api/users/%d", o.RepA1.ID), `{"active":true}`, 200},
+			{"repA1", "GET", "/api/me", "", 401}, // the old token stays revoked
+		} {
+			if status, b := e.do(c.who, c.method, c.path, c.body); status != c.status {
+				t.Errorf("%s %s %s: %d %v, want %d", c.who, c.method, c.path, status, b, c.status)
+			}
+		}
+	})
 }

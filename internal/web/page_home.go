@@ -111,10 +111,6 @@ func scopeLabel(r crm.Role) string {
 }
 
 func (srv *Server) handleHome(w http.ResponseWriter, r *http.Request) {
-	srv.renderHome(w, r, "")
-}
-
-func (srv *Server) renderHome(w http.ResponseWriter, r *http.Request, newToken string) {
 	d, err := srv.homeData(r)
 	if err != nil {
 		srv.pageError(w, r, err)
@@ -158,7 +154,7 @@ func (srv *Server) renderHome(w http.ResponseWriter, r *http.Request, newToken s
 	if srv.serveExport(w, r, "home", ts) {
 		return
 	}
-	srv.render(w, r, http.StatusOK, "home", map[string]any{"D": d, "Tiles": tiles, "T": ts.views(r), "NewToken": newToken,
+	srv.render(w, r, http.StatusOK, "home", map[string]any{"D": d, "Tiles": tiles, "T": ts.views(r),
 		"CanSeeRecords": seesIndividuals(authOf(r).user.Role), "Multi": len(d.ByCurrency) > 1})
 }
 
@@ -177,15 +173,4 @@ func (srv *Server) handleHomeAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, d)
-}
-
-// handleTokenPage creates an API token from the home page and shows it once.
-func (srv *Server) handleTokenPage(w http.ResponseWriter, r *http.Request) {
-	a := authOf(r)
-	tok, err := srv.store.NewAPIToken(r.Context(), a.principal(), a.user.ID)
-	if err != nil {
-		srv.pageError(w, r, err)
-		return
-	}
-	srv.renderHome(w, r, tok)
 }

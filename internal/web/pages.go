@@ -32,6 +32,7 @@ var views = map[string][]string{
 	"error":      {"error.html"},
 	"quality":    {"quality.html"},
 	"audit":      {"audit.html"},
+	"account":    {"account.html"},
 
 	"forecast":          {"filters.html", "forecast.html"},
 	"forecast_accuracy": {"filters.html", "forecast_accuracy.html"},

@@ -24,6 +24,10 @@ type Config struct {
 	// plain HTTP to a loopback address; "always" or "never" force it.
 	SecureCookies string
 	SessionTTL    time.Duration
+	// ClientIPHeader names the header a trusted proxy puts the client's
+	// address in (X-Forwarded-For: its last entry); empty: the peer address.
+	// Login throttling counts failures per address.
+	ClientIPHeader string
 	// Channels are the configured notification channels' names: workflows
 	// naming another are refused (nil: not checked).
 	Channels []string
@@ -124,7 +128,8 @@ func (srv *Server) routes() {
 	m.HandleFunc("POST /login", srv.handleLogin)
 	m.HandleFunc("POST /logout", srv.requirePage(srv.handleLogout))
 	m.HandleFunc("GET /{$}", srv.requirePage(srv.handleHome))
-	m.HandleFunc("POST /tokens", srv.requirePage(srv.handleTokenPage))
+	m.HandleFunc("GET /account", srv.requirePage(srv.handleAccountPage))
+	m.HandleFunc("POST /account", srv.requirePage(srv.handleAccountPost))
 	m.HandleFunc("GET /dashboard", srv.requirePage(srv.handleDashboard))
 	m.HandleFunc("GET /performers", srv.requirePage(srv.handlePerformers))
 	m.HandleFunc("GET /quality", srv.requirePage(srv.handleQuality))
@@ -137,6 +142,13 @@ func (srv *Server) routes() {
 
 	m.HandleFunc("GET /api/me", srv.requireAPI(srv.handleMe))
 	m.HandleFunc("POST /api/me/tokens", srv.requireAPI(srv.handleNewToken))
+	m.HandleFunc("GET /api/me/tokens", srv.requireAPI(srv.handleTokens))
+	m.HandleFunc("DELETE /api/me/tokens/{token}", srv.requireAPI(srv.handleRevokeToken))
+	m.HandleFunc("POST /api/me/sessions/end", srv.requireAPI(srv.handleEndSessions))
+	m.HandleFunc("POST /api/users/{id}/tokens", srv.requireAPI(srv.handleNewToken))
+	m.HandleFunc("GET /api/users/{id}/tokens", srv.requireAPI(srv.handleTokens))
+	m.HandleFunc("DELETE /api/users/{id}/tokens/{token}", srv.requireAPI(srv.handleRevokeToken))
+	m.HandleFunc("POST /api/users/{id}/sessions/end", srv.requireAPI(srv.handleEndSessions))
 	m.HandleFunc("GET /api/home", srv.requireAPI(srv.handleHomeAPI))
 	m.HandleFunc("GET /api/dashboard", srv.requireAPI(srv.handleDashboardAPI))
 	m.HandleFunc("GET /api/kpi", srv.requireAPI(srv.handleKPIAPI))

@@ -104,7 +104,7 @@ func TestLoginSessionAndCSRF(t *testing.T) {
 			t.Errorf("API write with cookie and CSRF header: %d", resp.StatusCode)
 		}
 		// A cross-site form post is refused before it reaches the handler.
-		req, _ = http.NewRequest("POST", ts.URL+"/tokens", strings.NewReader("csrf_token="+token))
+		req, _ = http.NewRequest("POST", ts.URL+"/account", strings.NewReader("action=create&name=x&expires_days=1&csrf_token="+token))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("Origin", "http://evil.example")
 		req.Header.Set("Sec-Fetch-Site", "cross-site")
