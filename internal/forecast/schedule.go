@@ -22,13 +22,19 @@ func RunDaily(ctx context.Context, s *store.Store, log *slog.Logger, at time.Dur
 		return !day(last).Equal(day(now()))
 	}
 	jobs.Daily(ctx, at, now, due, func(t time.Time) {
-		res, err := TakeSnapshot(ctx, s, t)
-		if err != nil {
-			if ctx.Err() == nil {
-				log.Error("forecast snapshot failed", "err", err)
+		// Every server runs this schedule; one takes the snapshot.
+		_, err := s.Exclusive(ctx, "daily forecast snapshot", func(ctx context.Context) error {
+			if !due() {
+				return nil // another server took it
 			}
-			return
+			res, err := TakeSnapshot(ctx, s, t)
+			if err == nil {
+				log.Info("forecast snapshot taken", "day", res.Day, "rows", res.Rows, "elapsed", res.Elapsed)
+			}
+			return err
+		})
+		if err != nil && ctx.Err() == nil {
+			log.Error("forecast snapshot failed", "err", err)
 		}
-		log.Info("forecast snapshot taken", "day", res.Day, "rows", res.Rows, "elapsed", res.Elapsed)
 	})
 }

@@ -29,16 +29,20 @@ func RunDaily(ctx context.Context, s *store.Store, log *slog.Logger, at time.Dur
 		return false
 	}
 	jobs.Daily(ctx, at, now, due, func(t time.Time) {
-		t0 := time.Now()
-		n, err := RescoreAll(ctx, s, crm.System, t.UTC())
-		if err != nil {
-			if ctx.Err() == nil {
-				log.Error("lead rescore failed", "err", err)
+		// Every server runs this schedule; one rescores.
+		_, err := s.Exclusive(ctx, "daily lead rescoring", func(ctx context.Context) error {
+			if !due() {
+				return nil // another server did it
 			}
-			return
-		}
-		if n > 0 {
-			log.Info("leads rescored", "leads", n, "elapsed", time.Since(t0).Round(time.Millisecond))
+			t0 := time.Now()
+			n, err := RescoreAll(ctx, s, crm.System, t.UTC())
+			if err == nil && n > 0 {
+				log.Info("leads rescored", "leads", n, "elapsed", time.Since(t0).Round(time.Millisecond))
+			}
+			return err
+		})
+		if err != nil && ctx.Err() == nil {
+			log.Error("lead rescore failed", "err", err)
 		}
 	})
 }

@@ -49,6 +49,9 @@ func (s *Store) inBulk(ctx context.Context, b *Bulk, fn func(b *Bulk) error) (er
 	if err := fn(b); err != nil {
 		return err
 	}
+	if err := s.announce(ctx, b.conn); err != nil {
+		return fmt.Errorf("bulk load: announce write: %w", err)
+	}
 	if _, err := b.conn.ExecContext(ctx, "COMMIT"); err != nil {
 		return fmt.Errorf("bulk load: commit: %w", err)
 	}

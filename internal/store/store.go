@@ -31,6 +31,13 @@ type Store struct {
 	stop    chan struct{} // stops checkpointWhenIdle (DuckDB files)
 	closing sync.Once
 	watch   watchCache // the entities whose writes produce change events
+	// throttleMu serialises counting failed logins in this process: DuckDB
+	// aborts concurrent upserts of one row, PostgreSQL serialises them itself.
+	throttleMu sync.Mutex
+	// instance names this process in write notifications (PostgreSQL only,
+	// see dataversion.go); listening says the listener is connected.
+	instance  string
+	listening atomic.Bool
 
 	Teams         *Repo[crm.Team]
 	Users         *Repo[crm.User]
@@ -75,6 +82,11 @@ func Open(ctx context.Context, dsn string, log *slog.Logger) (*Store, error) {
 		}
 		s.stop = make(chan struct{})
 		go s.checkpointWhenIdle(s.stop)
+	}
+	if d.name() == "postgres" {
+		s.instance = newInstance()
+		s.stop = make(chan struct{})
+		go s.listenForWrites(dsn, s.stop)
 	}
 	return s, nil
 }
@@ -146,6 +158,10 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		tx.Rollback()
 		return err
 	}
+	if err := s.announce(ctx, tx); err != nil {
+		tx.Rollback()
+		return fmt.Errorf("announce write: %w", err)
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
@@ -153,9 +169,9 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return nil
 }
 
-// Version changes whenever this process commits a write, so that readers can
-// cache what they computed from the data (writes by other processes sharing a
-// PostgreSQL are not seen: such caches also expire).
+// Version changes whenever this process commits a write, or (on PostgreSQL)
+// another server sharing the database does, so that readers can cache what
+// they computed from the data.
 func (s *Store) Version() int64 { return s.version.Load() }
 
 // allocIDs reserves n consecutive ids and returns the first. Ids come from one
