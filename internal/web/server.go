@@ -47,6 +47,8 @@ type Server struct {
 	// intake writes new leads from concurrent requests in shared transactions.
 	intake *intake.Desk
 	root   http.Handler // mux wrapped in the middleware chain
+	// metrics is what /metrics serves (see metrics.go).
+	metrics *serverMetrics
 }
 
 // NewServer builds the routes.
@@ -61,10 +63,13 @@ func NewServer(cfg Config, s *store.Store, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv := &Server{cfg: cfg, store: s, log: log, mux: &routeMux{ServeMux: http.NewServeMux()}, pages: pg, intake: intake.New(s)}
+	srv := &Server{cfg: cfg, store: s, log: log, mux: &routeMux{ServeMux: http.NewServeMux()}, pages: pg, intake: intake.New(s), metrics: newMetrics(s)}
 	srv.routes()
 	// Outermost first: log, refuse cross-site writes, set headers, authenticate.
-	srv.root = srv.logRequests(http.NewCrossOriginProtection().Handler(securityHeaders(srv.authenticate(srv.refuseBadText(srv.mux)))))
+	// instrument is outermost so that it counts what the middleware answers
+	// itself; recordRoute sits on the mux, where the route pattern is known.
+	srv.root = srv.metrics.instrument(srv.logRequests(http.NewCrossOriginProtection().Handler(securityHeaders(
+		srv.authenticate(srv.refuseBadText(srv.metrics.recordRoute(srv.mux)))))))
 	return srv, nil
 }
 
@@ -122,6 +127,8 @@ func (srv *Server) Routes() []string { return slices.Clone(srv.mux.patterns) }
 func (srv *Server) routes() {
 	m := srv.mux
 	m.HandleFunc("GET /healthz", srv.handleHealth)
+	m.HandleFunc("GET /readyz", srv.handleReady(srv.metrics))
+	m.HandleFunc("GET /metrics", srv.requireAPI(srv.handleMetrics(srv.metrics)))
 	m.HandleFunc("GET /static/", srv.handleStatic)
 
 	m.HandleFunc("GET /login", srv.handleLoginForm)
