@@ -11,6 +11,7 @@ import (
 	"github.com/quarterdeck/quarterdeck/internal/crm"
 	"github.com/quarterdeck/quarterdeck/internal/store"
 	"github.com/quarterdeck/quarterdeck/internal/store/storetest"
+	"github.com/shopspring/decimal"
 )
 
 // TestLoginThrottle (issue 18, finding 5): past its free failures an account
@@ -193,22 +194,64 @@ func TestLoginTimeRevealsNothing(t *testing.T) {
 	storetest.Must(t, s.SetPassword(ctx, crm.System, o.RepB.ID, "a long passphrase here"))
 	_, err := s.Users.Update(ctx, crm.System, o.RepB.ID, func(u *crm.User) error { u.Active = false; return nil })
 	storetest.Must(t, err)
-	median := func(email string) time.Duration {
-		var ds []time.Duration
-		for range 5 {
+	// The cases take turns, round by round, so that a busy moment of the
+	// machine slows all of them alike.
+	cases := map[string]string{"a wrong password": o.RepA1.Email, "unknown email": "nobody@example.com",
+		"disabled account": o.RepB.Email, "no password": o.RepA2.Email}
+	times := map[string][]time.Duration{}
+	for range 7 {
+		for what, email := range cases {
 			start := time.Now()
 			if _, err := s.Authenticate(ctx, email, "not the password"); !errors.Is(err, store.ErrBadCredentials) {
 				t.Fatalf("%s: %v", email, err)
 			}
-			ds = append(ds, time.Since(start))
+			times[what] = append(times[what], time.Since(start))
 		}
+	}
+	median := func(what string) time.Duration {
+		ds := times[what]
 		slices.Sort(ds)
 		return ds[len(ds)/2]
 	}
-	wrong := median(o.RepA1.Email)
-	for what, email := range map[string]string{"unknown email": "nobody@example.com", "disabled account": o.RepB.Email, "no password": o.RepA2.Email} {
-		if d := median(email); d < wrong/3 || d > wrong*3 {
+	wrong := median("a wrong password")
+	for what := range cases {
+		if d := median(what); d < wrong/4 || d > wrong*4 {
 			t.Errorf("%s: %s, a wrong password: %s", what, d, wrong)
 		}
 	}
+}
+
+// TestConcurrentUpdatesOfOneRecordAllLand: writers updating one deal at the
+// same moment all succeed (DuckDB's refusal of the second is retried) and
+// every change is in the history.
+func TestConcurrentUpdatesOfOneRecordAllLand(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		o := storetest.NewOrg(t, s)
+		var wg sync.WaitGroup
+		errs := make(chan error, 40)
+		for w := range 4 {
+			wg.Go(func() {
+				for i := range 5 {
+					_, err := s.Opportunities.Update(ctx, crm.System, o.OppA1.ID, func(v *crm.Opportunity) error {
+						v.Amount = decimal.NewFromInt(int64(1000 + 10*w + i))
+						return nil
+					})
+					errs <- err
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Errorf("concurrent update: %v", err)
+			}
+		}
+		var audited int
+		storetest.Must(t, s.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_log WHERE entity = 'opportunity' AND entity_id = $1 AND action = 'update'`, o.OppA1.ID).Scan(&audited))
+		if audited != 20 {
+			t.Errorf("%d updates audited, want 20", audited)
+		}
+	})
 }

@@ -182,11 +182,13 @@ func (s *Store) AddLeadEvent(ctx context.Context, p crm.Principal, e *crm.LeadEv
 	}
 	e.ID = id
 	cols := fieldsOf(reflect.TypeOf(*e)).columns
-	_, err = s.db.ExecContext(ctx, "INSERT INTO lead_events ("+columnList(cols)+") VALUES ("+bindParams(1, len(cols))+")", values(e)...)
-	if err != nil {
-		return fmt.Errorf("add lead event: %w", err)
-	}
-	return nil
+	// Audited like line items: an event moves the lead's score.
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO lead_events ("+columnList(cols)+") VALUES ("+bindParams(1, len(cols))+")", values(e)...); err != nil {
+			return fmt.Errorf("add lead event: %w", err)
+		}
+		return s.audit(ctx, tx, p, "create", "lead_event", e.ID, nil, e)
+	})
 }
 
 // queryAll reads every row of table matching where.

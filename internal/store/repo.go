@@ -307,12 +307,40 @@ func (r *Repo[T]) Update(ctx context.Context, p crm.Principal, id int64, change 
 	}
 	defer r.written()
 	var out *T
-	err := r.s.inTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		out, err = r.update(ctx, tx, p, id, change)
-		return err
-	})
+	var err error
+	// DuckDB aborts the second of two transactions writing one row at once
+	// (PostgreSQL makes it wait): this process's updates of one record take
+	// turns, and one that meets another writer (a bulk transaction) reads
+	// afresh and tries again.
+	if r.s.dialect.name() == "duckdb" {
+		mu := &r.s.rowLocks[uint64(id)%uint64(len(r.s.rowLocks))]
+		mu.Lock()
+		defer mu.Unlock()
+	}
+	for attempt := 1; ; attempt++ {
+		err = r.s.inTx(ctx, func(tx *sql.Tx) error {
+			var err error
+			out, err = r.update(ctx, tx, p, id, change)
+			return err
+		})
+		if !isWriteConflict(err) || attempt == 5 {
+			break
+		}
+		time.Sleep(time.Duration(attempt) * 5 * time.Millisecond)
+	}
+	if isWriteConflict(err) {
+		return nil, fmt.Errorf("update %s %d: changed by someone else at the same moment, try again: %w", r.entity, id, crm.ErrConflict)
+	}
 	return out, err
+}
+
+// isWriteConflict reports DuckDB's refusal of a concurrent write to a row.
+func isWriteConflict(err error) bool {
+	if err == nil {
+		return false
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "Conflict on") || strings.Contains(msg, "write-write conflict")
 }
 
 // UpdateIn is Update inside b's transaction.

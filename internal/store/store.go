@@ -38,6 +38,9 @@ type Store struct {
 	// see dataversion.go); listening says the listener is connected.
 	instance  string
 	listening atomic.Bool
+	// rowLocks make updates of one record in this process take turns on
+	// DuckDB (see Repo.Update), striped by id.
+	rowLocks [64]sync.Mutex
 
 	Teams         *Repo[crm.Team]
 	Users         *Repo[crm.User]

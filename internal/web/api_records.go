@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/quarterdeck/quarterdeck/internal/store"
@@ -35,12 +36,9 @@ func listHandler[T any](srv *Server, repo *store.Repo[T]) http.HandlerFunc {
 			srv.writeError(w, r, err)
 			return
 		}
-		page, err := repo.List(r.Context(), authOf(r).principal(), lq)
-		if err != nil {
-			srv.writeError(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, page)
+		srv.writeCachedJSON(w, r, "list|"+r.URL.Path+"?"+r.URL.RawQuery, func(ctx context.Context) (any, error) {
+			return repo.List(ctx, authOf(r).principal(), lq)
+		})
 	}
 }
 

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -109,30 +110,19 @@ func (srv *Server) dashboardData(r *http.Request) (dashboardData, error) {
 	if err != nil {
 		return dashboardData{}, err
 	}
-	p := authOf(r).principal()
-	version := srv.store.Version()
-	key := fmt.Sprintf("dashboard|%d|%s|%+v", p.UserID, p.Role, f)
-	if v, ok := srv.cache.get(key, version); ok {
-		return v.(dashboardData), nil
-	}
-	// One pass for the overview and both drill-downs (by rep only for a
-	// role that may see one person's figures, as seesIndividuals).
-	db, err := metrics.ComputeDashboard(r.Context(), srv.store, p, f, metrics.OverviewOptions{})
-	if err != nil {
-		return dashboardData{Filter: f}, err
-	}
-	d := dashboardData{Filter: f, Overview: db.Overview, ByTeam: db.ByTeam, ByRep: db.ByRep}
-	srv.cache.put(key, version, d)
-	return d, nil
+	return cached(srv, r, fmt.Sprintf("dashboard|%+v", f), func(ctx context.Context) (dashboardData, error) {
+		// One pass for the overview and both drill-downs (by rep only for a
+		// role that may see one person's figures, as seesIndividuals).
+		db, err := metrics.ComputeDashboard(ctx, srv.store, authOf(r).principal(), f, metrics.OverviewOptions{})
+		if err != nil {
+			return dashboardData{Filter: f}, err
+		}
+		return dashboardData{Filter: f, Overview: db.Overview, ByTeam: db.ByTeam, ByRep: db.ByRep}, nil
+	})
 }
 
 func (srv *Server) handleDashboardAPI(w http.ResponseWriter, r *http.Request) {
-	d, err := srv.dashboardData(r)
-	if err != nil {
-		srv.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, d)
+	srv.writeCachedJSON(w, r, "dashboard-json|"+r.URL.RawQuery, func(context.Context) (any, error) { return srv.dashboardData(r) })
 }
 
 // handleKPIAPI is GET /api/kpi?period=...&by=team: the KPIs, or their slices.
@@ -148,20 +138,15 @@ func (srv *Server) handleKPIAPI(w http.ResponseWriter, r *http.Request) {
 			srv.writeError(w, r, crm.Invalid("filter", "by", fmt.Sprintf("%q is not one of rep, team, region, product, segment, industry, source, type", by)))
 			return
 		}
-		sl, err := metrics.ComputeBy(r.Context(), srv.store, p, f, by)
-		if err != nil {
-			srv.writeError(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"by": by, "items": sl})
+		srv.writeCachedJSON(w, r, fmt.Sprintf("kpi-by|%s|%+v", by, f), func(ctx context.Context) (any, error) {
+			sl, err := metrics.ComputeBy(ctx, srv.store, p, f, by)
+			return map[string]any{"by": by, "items": sl}, err
+		})
 		return
 	}
-	k, err := metrics.Compute(r.Context(), srv.store, p, f)
-	if err != nil {
-		srv.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, k)
+	srv.writeCachedJSON(w, r, fmt.Sprintf("kpi|%+v", f), func(ctx context.Context) (any, error) {
+		return metrics.Compute(ctx, srv.store, p, f)
+	})
 }
 
 // performersData is the top-vs-bottom comparison: the page and GET /api/performers.

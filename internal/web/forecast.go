@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
@@ -37,17 +38,19 @@ func (srv *Server) forecastBook(r *http.Request) (*forecastBook, error) {
 	if v, ok := srv.cache.get(key, version); ok {
 		return v.(*forecastBook), nil
 	}
-	const orgKey = "forecast-org"
-	org, ok := srv.cache.get(orgKey, version)
-	if !ok {
-		b, err := forecast.LoadAll(r.Context(), srv.store, time.Now(), forecast.LoadOptions{Activities: true})
+	// The book keeps its models and track records: held for longer than
+	// reports, since reloading it recomputes them all.
+	org, err := srv.cache.remember("forecast-org", version, bookTTL, func() (any, error) {
+		ctx, cancel := detached(r)
+		defer cancel()
+		b, err := forecast.LoadAll(ctx, srv.store, time.Now(), forecast.LoadOptions{Activities: true})
 		if err != nil {
 			return nil, err
 		}
-		org = &forecastBook{book: b, model: b.TrainWinModel(b.Today)}
-		// The book keeps its models and track records: held for longer
-		// than reports, since reloading it recomputes them all.
-		srv.cache.putFor(orgKey, version, org, bookTTL)
+		return &forecastBook{book: b, model: b.TrainWinModel(b.Today)}, nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	b, err := org.(*forecastBook).book.ScopedTo(r.Context(), srv.store, p)
 	if err != nil {
@@ -58,23 +61,32 @@ func (srv *Server) forecastBook(r *http.Request) (*forecastBook, error) {
 	return fb, nil
 }
 
-// cached runs compute once per principal, store version and key.
-func cached[T any](srv *Server, r *http.Request, key string, compute func() (T, error)) (T, error) {
-	version := srv.store.Version()
-	full := cacheKey(r, key)
-	if v, ok := srv.cache.get(full, version); ok {
-		return v.(T), nil
+// cached runs compute once per principal (whose scope it is computed in),
+// store version and key (the report and its filter); see reportCache.
+//
+// compute gets a context that outlives the request: other requests may be
+// waiting for what it computes when the first one's client goes away.
+func cached[T any](srv *Server, r *http.Request, key string, compute func(ctx context.Context) (T, error)) (T, error) {
+	v, err := srv.cache.remember(cacheKey(r, key), srv.store.Version(), cacheTTL, func() (any, error) {
+		ctx, cancel := detached(r)
+		defer cancel()
+		return compute(ctx)
+	})
+	if err != nil {
+		var zero T
+		return zero, err
 	}
-	v, err := compute()
-	if err == nil {
-		srv.cache.put(full, version, v)
-	}
-	return v, err
+	return v.(T), nil
+}
+
+// detached is the request's context without its cancellation, bounded.
+func detached(r *http.Request) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(r.Context()), 2*time.Minute)
 }
 
 func cacheKey(r *http.Request, key string) string {
 	p := authOf(r).principal()
-	return fmt.Sprintf("forecast|%d|%s|%s", p.UserID, p.Role, key)
+	return fmt.Sprintf("%d|%s|%s", p.UserID, p.Role, key)
 }
 
 // onlyParams refuses query parameters other than known.
@@ -115,8 +127,8 @@ func (srv *Server) forecastReport(r *http.Request, fq forecast.Query) (*forecast
 		return nil, nil, err
 	}
 	key := fmt.Sprintf("report|%+v", fq)
-	rep, err := cached(srv, r, key, func() (*forecast.Report, error) {
-		return fb.book.Report(r.Context(), srv.store, authOf(r).principal(), fq, fb.model)
+	rep, err := cached(srv, r, key, func(ctx context.Context) (*forecast.Report, error) {
+		return fb.book.Report(ctx, srv.store, authOf(r).principal(), fq, fb.model)
 	})
 	if err == nil && rep.TrackRecordPending {
 		srv.cache.drop(cacheKey(r, key)) // ask again next time: the track record will be there
@@ -166,7 +178,7 @@ func (srv *Server) forecastDeals(r *http.Request) (forecastDeals, error) {
 	if err != nil {
 		return forecastDeals{}, err
 	}
-	scores, err := cached(srv, r, "deals", func() ([]forecast.DealScore, error) {
+	scores, err := cached(srv, r, "deals", func(ctx context.Context) ([]forecast.DealScore, error) {
 		return fb.book.ScoreOpen(fb.model, nil, 3), nil
 	})
 	if err != nil {
@@ -255,7 +267,7 @@ func (srv *Server) forecastBacktest(r *http.Request, o forecast.BacktestOptions)
 	if err != nil {
 		return forecast.Backtest{}, err
 	}
-	return cached(srv, r, fmt.Sprintf("backtest|%s|%d|%d|%t|%t|%s", o.Grain, o.Periods, o.DaysIn, o.ByTeam, o.WinProb, crm.NewDate(o.AsOf)), func() (forecast.Backtest, error) {
+	return cached(srv, r, fmt.Sprintf("backtest|%s|%d|%d|%t|%t|%s", o.Grain, o.Periods, o.DaysIn, o.ByTeam, o.WinProb, crm.NewDate(o.AsOf)), func(ctx context.Context) (forecast.Backtest, error) {
 		if o.ByTeam {
 			teams, err := forecast.TeamNames(r.Context(), srv.store)
 			if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -460,4 +461,45 @@ func TestTokensThroughTheAPI(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestLeadEventsAreAudited (finding 9): a lead's event, which moves its
+// score, is in the audit trail with who added it, like a line item.
+func TestLeadEventsAreAudited(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		e := newEnv(t, s)
+		lead := crm.Lead{LastName: "Audited", OwnerID: &e.org.RepA1.ID, CreatedAt: time.Now().UTC()}
+		storetest.Must(t, s.Leads.Create(t.Context(), crm.System, &lead))
+		status, b := e.do("repA1", "POST", fmt.Sprintf("/api/leads/%d/events", lead.ID), `{"kind":"web_visit","occurred_at":"2025-01-02T10:00:00Z","detail":"/pricing"}`)
+		if status != 201 {
+			t.Fatalf("add event: %d %v", status, b)
+		}
+		status, b = e.do("admin", "GET", "/api/audit?entity=lead_event", "")
+		items, _ := b["items"].([]any)
+		if status != 200 || len(items) != 1 {
+			t.Fatalf("audit: %d %v", status, b)
+		}
+		if it := items[0].(map[string]any); it["actor_id"] != float64(e.org.RepA1.ID) || it["action"] != "create" {
+			t.Errorf("audit entry %v", it)
+		}
+	})
+}
+
+// TestAPIReadsJSONWhateverTheContentType: curl -d labels a JSON body as a
+// form; the API still reads it as JSON (the bad-text check reads only pages'
+// forms).
+func TestAPIReadsJSONWhateverTheContentType(t *testing.T) {
+	e := newEnv(t, storetest.OpenDuckDB(t))
+	req, _ := http.NewRequest("POST", e.url+"/api/accounts", strings.NewReader(fmt.Sprintf(`{"name":"Form-labelled Ltd","owner_id":%d}`, e.org.RepA1.ID)))
+	req.Header.Set("Authorization", "Bearer "+e.tokens["repA1"])
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 201 {
+		t.Errorf("JSON sent as a form: %d %s, want 201", resp.StatusCode, body)
+	}
 }

@@ -112,7 +112,7 @@ func TestMetricsEndpoint(t *testing.T) {
 		t.Error("a raw path is a label")
 	}
 
-	if code, body := get("/readyz", ""); code != 200 || !strings.Contains(body, `"status": "ready"`) {
+	if code, body := get("/readyz", ""); code != 200 || !strings.Contains(body, `"status":"ready"`) {
 		t.Fatalf("/readyz: %d %s", code, body)
 	}
 	storetest.Must(t, s.Close())

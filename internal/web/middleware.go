@@ -234,7 +234,10 @@ func (srv *Server) refuseBadText(next http.Handler) http.Handler {
 		if field == "" {
 			field = badValue(query)
 		}
-		if field == "" && r.Method == http.MethodPost && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		// Forms are the pages'; the API reads JSON whatever the Content-Type
+		// says (curl -d labels JSON as a form), so its body is left unread.
+		api := strings.HasPrefix(r.URL.Path, "/api/")
+		if field == "" && !api && r.Method == http.MethodPost && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
 			if err := r.ParseForm(); err != nil {
 				field = "form"
 			} else {
@@ -246,7 +249,7 @@ func (srv *Server) refuseBadText(next http.Handler) http.Handler {
 			return
 		}
 		err = crm.Invalid("request", field, "is not valid text (malformed encoding, invalid UTF-8 or a NUL byte)")
-		if strings.HasPrefix(r.URL.Path, "/api/") {
+		if api {
 			srv.writeError(w, r, err)
 		} else {
 			srv.pageError(w, r, err)

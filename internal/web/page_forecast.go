@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"html/template"
@@ -429,7 +430,7 @@ func (srv *Server) handleForecastDealsPage(w http.ResponseWriter, r *http.Reques
 	}
 	// The deals' and owners' names are read from the store: once per data
 	// version, not at every view.
-	ts, err := cached(srv, r, "deals-page|"+r.URL.Query().Get("limit"), func() (tables, error) { return srv.dealTables(r, d) })
+	ts, err := cached(srv, r, "deals-page|"+r.URL.Query().Get("limit"), func(context.Context) (tables, error) { return srv.dealTables(r, d) })
 	if err != nil {
 		srv.pageError(w, r, err)
 		return

@@ -36,7 +36,6 @@ type recentDeal struct {
 }
 
 func (srv *Server) homeData(r *http.Request) (homeData, error) {
-	ctx := r.Context()
 	a := authOf(r)
 	p := a.principal()
 	f, err := srv.metricsFilter(r)
@@ -45,11 +44,11 @@ func (srv *Server) homeData(r *http.Request) (homeData, error) {
 	}
 	// Kept like the dashboard's: the landing page should not recompute two
 	// overviews of a million deals at every visit.
-	version := srv.store.Version()
-	key := fmt.Sprintf("home|%d|%s|%+v", p.UserID, p.Role, f)
-	if v, ok := srv.cache.get(key, version); ok {
-		return v.(homeData), nil
-	}
+	return cached(srv, r, fmt.Sprintf("home|%+v", f), func(ctx context.Context) (homeData, error) { return srv.computeHome(ctx, a, p, f) })
+}
+
+func (srv *Server) computeHome(ctx context.Context, a *authInfo, p crm.Principal, f metrics.Filter) (homeData, error) {
+	var err error
 	d := homeData{Period: f.Period, Scope: scopeLabel(a.user.Role), Recent: []recentDeal{}}
 	if d.Quarter, err = metrics.Compute(ctx, srv.store, p, f); err != nil {
 		return homeData{}, err
@@ -70,7 +69,6 @@ func (srv *Server) homeData(r *http.Request) (homeData, error) {
 			return homeData{}, err
 		}
 	}
-	srv.cache.put(key, version, d)
 	return d, nil
 }
 

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,9 +31,27 @@ type errorBody struct {
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.Encode(v)
+	json.NewEncoder(w).Encode(v)
+}
+
+// writeCachedJSON answers 200 with the JSON of what compute returns, kept
+// encoded in the report cache per principal, key and data version (see
+// cached): a list or KPI asked for again before the next write costs neither
+// the query nor the encoding.
+func (srv *Server) writeCachedJSON(w http.ResponseWriter, r *http.Request, key string, compute func(ctx context.Context) (any, error)) {
+	b, err := cached(srv, r, key, func(ctx context.Context) ([]byte, error) {
+		v, err := compute(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(v)
+	})
+	if err != nil {
+		srv.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Write(append(b, '\n'))
 }
 
 // writeError turns an error into its HTTP status. Only this layer knows statuses.
