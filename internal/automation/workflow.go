@@ -394,6 +394,9 @@ func (c *compiler) step(at string, s StepDoc) {
 	}
 	o := op{kind: kinds[0], path: at, name: s.Name}
 	entity := c.w.Doc.Trigger.Entity
+	if _, known := entities[entity]; !known {
+		entity = "" // the trigger's problem is reported already; check the step on its own
+	}
 	switch o.kind {
 	case "if":
 		o.cond = c.condition(at+".if", s.If)

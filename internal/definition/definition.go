@@ -69,6 +69,7 @@ type Doc struct {
 	File     string
 	lines    map[string]int
 	problems []Problem
+	named    map[string]bool // paths an unknown-field problem already named
 }
 
 // Decode parses data (read from file, a name used in messages) strictly into
@@ -159,7 +160,7 @@ func (d *Doc) Err() error {
 
 var (
 	yamlLine     = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
-	unknownField = regexp.MustCompile(`^field (\S+) not found in type .+$`)
+	unknownField = regexp.MustCompile(`^field (.+?) not found in type .+$`)
 	wrongType    = regexp.MustCompile("^cannot unmarshal !!(\\w+) `(.*)` into (.+)$")
 )
 
@@ -174,27 +175,60 @@ func (d *Doc) yamlProblem(msg string) Problem {
 	p.Line, _ = strconv.Atoi(m[1])
 	p.Reason = m[2]
 	if u := unknownField.FindStringSubmatch(m[2]); u != nil {
-		p.Field = d.pathAt(p.Line, u[1])
+		p.Field = d.unknownPath(p.Line, u[1])
 		p.Reason = "unknown field"
 	} else if t := wrongType.FindStringSubmatch(m[2]); t != nil {
-		p.Field = d.pathAt(p.Line, "")
+		p.Field = d.pathAt(p.Line)
 		p.Reason = fmt.Sprintf("want %s, got %q", goTypeWord(t[3]), t[2])
 	}
 	return p
 }
 
-// pathAt finds the path written on line (ending in key when given).
-func (d *Doc) pathAt(line int, key string) string {
+// pathAt finds the deepest path written on line (a wrong value's), and of
+// those the first in sorted order, so that the answer does not depend on the
+// map's order.
+func (d *Doc) pathAt(line int) string {
 	best := ""
 	for path, l := range d.lines {
-		if l != line || (key != "" && !strings.HasSuffix(path, key)) {
+		if l != line {
 			continue
 		}
-		if len(path) > len(best) {
+		if len(path) > len(best) || len(path) == len(best) && path < best {
 			best = path
 		}
 	}
 	return best
+}
+
+// unknownPath finds the path of an unknown key on line: of the paths there
+// ending in that key and not named yet, the shallowest (yaml.v3 reports in
+// document order, and an outer key comes before one nested on its line).
+func (d *Doc) unknownPath(line int, key string) string {
+	best := ""
+	for path, l := range d.lines {
+		if l != line || lastKey(path) != key || d.named[path] {
+			continue
+		}
+		if best == "" || len(path) < len(best) || len(path) == len(best) && path < best {
+			best = path
+		}
+	}
+	if d.named == nil {
+		d.named = map[string]bool{}
+	}
+	d.named[best] = true
+	return best
+}
+
+// lastKey is the last key of a path: "when" of "rules[0].when".
+func lastKey(path string) string {
+	if i := strings.LastIndex(path, "."); i >= 0 {
+		path = path[i+1:]
+	}
+	if i := strings.Index(path, "["); i >= 0 {
+		path = path[:i]
+	}
+	return path
 }
 
 func goTypeWord(t string) string {

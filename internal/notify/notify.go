@@ -6,9 +6,13 @@
 package notify
 
 import (
+	"maps"
+	"slices"
+
 	"context"
 	"encoding/json"
 	"fmt"
+	"golang.org/x/net/http/httpguts"
 	"net/mail"
 	"net/url"
 	"time"
@@ -76,6 +80,14 @@ func (c Channel) check(add func(field, reason string)) {
 		}
 		if c.Type == Webhook && c.Secret == "" {
 			add("secret", "a webhook needs a secret: receivers verify the signature with it")
+		}
+		// A header net/http refuses to send would fail every delivery.
+		for _, k := range slices.Sorted(maps.Keys(c.Headers)) {
+			if !httpguts.ValidHeaderFieldName(k) {
+				add("headers", fmt.Sprintf("%q is not a header name (letters, digits and !#$%%&'*+-.^_`|~, no spaces)", k))
+			} else if !httpguts.ValidHeaderFieldValue(c.Headers[k]) {
+				add("headers."+k, "holds a line break or a control character")
+			}
 		}
 	case Email:
 		if c.URL != "" && u.Host != "" && u.Scheme != "smtp" && u.Scheme != "smtps" {

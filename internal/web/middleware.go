@@ -264,7 +264,9 @@ func badValue(vs url.Values) string {
 			return "parameter name"
 		}
 		for _, v := range vs[k] {
-			if !cleanText(v) {
+			if !cleanText(v) && k == "" {
+				return "parameter name" // the value of a parameter without a name
+			} else if !cleanText(v) {
 				return k
 			}
 		}

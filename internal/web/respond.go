@@ -133,7 +133,7 @@ func decodeInto(body []byte, dst any) error {
 		}
 		return crm.Invalid("request", "body", "must be a JSON object")
 	}
-	if dec.More() {
+	if len(bytes.TrimSpace(body[dec.InputOffset():])) > 0 {
 		return crm.Invalid("request", "body", "has data after the JSON object")
 	}
 	if obj == nil {
