@@ -206,7 +206,7 @@ func (d *Doc) pathAt(line int) string {
 func (d *Doc) unknownPath(line int, key string) string {
 	best := ""
 	for path, l := range d.lines {
-		if l != line || lastKey(path) != key || d.named[path] {
+		if l != line || !endsInKey(path, key) || d.named[path] {
 			continue
 		}
 		if best == "" || len(path) < len(best) || len(path) == len(best) && path < best {
@@ -220,15 +220,10 @@ func (d *Doc) unknownPath(line int, key string) string {
 	return best
 }
 
-// lastKey is the last key of a path: "when" of "rules[0].when".
-func lastKey(path string) string {
-	if i := strings.LastIndex(path, "."); i >= 0 {
-		path = path[i+1:]
-	}
-	if i := strings.Index(path, "["); i >= 0 {
-		path = path[:i]
-	}
-	return path
+// endsInKey reports whether path's last key is key: "rules[0].when" ends
+// in "when", not in "hen"; a key may itself hold dots.
+func endsInKey(path, key string) bool {
+	return path == key || strings.HasSuffix(path, "."+key)
 }
 
 func goTypeWord(t string) string {
