@@ -68,9 +68,6 @@ func (s *Store) initRepos() {
 			if err := s.checkRefs(ctx, q, p, probs, []ref{{"owner_id", "users", v.OwnerID, nil}, {"parent_id", "accounts", v.ParentID, nil}}); err != nil {
 				return err
 			}
-			if err := checkOwnerRole(ctx, q, probs, v.OwnerID); err != nil {
-				return err
-			}
 			if err := checkExternal(ctx, q, probs, "accounts", v.ExternalID, v.ID); err != nil {
 				return err
 			}
@@ -86,9 +83,6 @@ func (s *Store) initRepos() {
 			probs := crm.NewProblems("contact")
 			probs.Merge(v.Validate())
 			if err := s.checkRefs(ctx, q, p, probs, []ref{{"account_id", "accounts", v.AccountID, nil}, {"owner_id", "users", v.OwnerID, nil}}); err != nil {
-				return err
-			}
-			if err := checkOwnerRole(ctx, q, probs, v.OwnerID); err != nil {
 				return err
 			}
 			if err := checkExternal(ctx, q, probs, "contacts", v.ExternalID, v.ID); err != nil {
@@ -111,9 +105,6 @@ func (s *Store) initRepos() {
 			probs.Merge(v.Validate())
 			if err := s.checkRefs(ctx, q, p, probs, []ref{{"owner_id", "users", v.OwnerID, nil},
 				{"converted_opportunity_id", "opportunities", v.ConvertedOpportunityID, before(old, func(o *crm.Lead) *int64 { return o.ConvertedOpportunityID })}}); err != nil {
-				return err
-			}
-			if err := checkOwnerRole(ctx, q, probs, v.OwnerID); err != nil {
 				return err
 			}
 			if err := checkExternal(ctx, q, probs, "leads", v.ExternalID, v.ID); err != nil {
@@ -160,9 +151,6 @@ func (s *Store) initRepos() {
 				{"lead_id", "leads", v.LeadID, before(old, func(o *crm.Activity) *int64 { return o.LeadID })},
 				{"opportunity_id", "opportunities", v.OpportunityID, before(old, func(o *crm.Activity) *int64 { return o.OpportunityID })}}
 			if err := s.checkRefs(ctx, q, p, probs, refs); err != nil {
-				return err
-			}
-			if err := checkOwnerRole(ctx, q, probs, owner); err != nil {
 				return err
 			}
 			if err := checkExternal(ctx, q, probs, "activities", v.ExternalID, v.ID); err != nil {
@@ -247,6 +235,23 @@ func before[T any](old *T, field func(*T) *int64) *int64 {
 var singular = map[string]string{"users": "user", "teams": "team", "accounts": "account", "contacts": "contact",
 	"leads": "lead", "opportunities": "opportunity", "activities": "activity", "products": "product"}
 
+// ownerExists is exists for an owner, in the same query refusing a viewer:
+// viewers see aggregates only, so they could never see what they own.
+func ownerExists(ctx context.Context, q querier, probs *crm.Problems, id int64) (bool, error) {
+	var role string
+	err := q.QueryRowContext(ctx, `SELECT role FROM users WHERE id = $1`, id).Scan(&role)
+	if isNoRows(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("check owner_id: %w", err)
+	}
+	if crm.Role(role) == crm.RoleViewer {
+		probs.Add("owner_id", "user %d is a viewer: viewers see aggregates only and cannot own records", id)
+	}
+	return true, nil
+}
+
 // ownedTables are read by owner (see Repo.owner): a reference to one of their
 // rows must stay inside the writer's scope, or a rep could link their record
 // to another rep's deal and read its outcome through the link.
@@ -262,7 +267,13 @@ func (s *Store) checkRefs(ctx context.Context, q querier, p crm.Principal, probs
 		if r.id == nil {
 			continue
 		}
-		ok, err := exists(ctx, q, r.table, "id", *r.id)
+		var ok bool
+		var err error
+		if r.field == "owner_id" && r.table == "users" {
+			ok, err = ownerExists(ctx, q, probs, *r.id)
+		} else {
+			ok, err = exists(ctx, q, r.table, "id", *r.id)
+		}
 		if err != nil {
 			return err
 		}
@@ -290,25 +301,6 @@ func (s *Store) checkRefs(ctx context.Context, q querier, p crm.Principal, probs
 	return nil
 }
 
-// checkOwnerRole refuses a viewer as the owner of a record: viewers see
-// aggregates only, so they could never see what they own.
-func checkOwnerRole(ctx context.Context, q querier, probs *crm.Problems, owner *int64) error {
-	if owner == nil {
-		return nil
-	}
-	var role string
-	err := q.QueryRowContext(ctx, `SELECT role FROM users WHERE id = $1`, *owner).Scan(&role)
-	if isNoRows(err) {
-		return nil // checkRefs says so
-	}
-	if err != nil {
-		return fmt.Errorf("check owner_id: %w", err)
-	}
-	if crm.Role(role) == crm.RoleViewer {
-		probs.Add("owner_id", "user %d is a viewer: viewers see aggregates only and cannot own records", *owner)
-	}
-	return nil
-}
 
 func checkCurrencyKnown(ctx context.Context, q querier, probs *crm.Problems, field, code string) error {
 	if !crm.ValidCurrencyCode(code) {

@@ -34,9 +34,6 @@ func (s *Store) checkOpportunity(ctx context.Context, q querier, p crm.Principal
 	if err := s.checkRefs(ctx, q, p, probs, []ref{{"account_id", "accounts", account, nil}, {"owner_id", "users", owner, nil}}); err != nil {
 		return err
 	}
-	if err := checkOwnerRole(ctx, q, probs, owner); err != nil {
-		return err
-	}
 	if err := checkCurrencyKnown(ctx, q, probs, "currency", v.Currency); err != nil {
 		return err
 	}
