@@ -301,7 +301,6 @@ func (s *Store) checkRefs(ctx context.Context, q querier, p crm.Principal, probs
 	return nil
 }
 
-
 func checkCurrencyKnown(ctx context.Context, q querier, probs *crm.Problems, field, code string) error {
 	if !crm.ValidCurrencyCode(code) {
 		return nil // Validate already said why
