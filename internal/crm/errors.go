@@ -15,6 +15,17 @@ var (
 	ErrConflict  = errors.New("conflict")
 )
 
+// Refusal is a refusal whose reason the caller may read (what the role may
+// not do, and what to do instead); it unwraps to ErrForbidden. Refusals that
+// would tell of records the caller may not see stay plain ErrForbidden.
+type Refusal struct{ Reason string }
+
+func (e *Refusal) Error() string { return "forbidden: " + e.Reason }
+func (e *Refusal) Unwrap() error { return ErrForbidden }
+
+// Refuse is a Refusal with a formatted reason.
+func Refuse(format string, args ...any) error { return &Refusal{Reason: fmt.Sprintf(format, args...)} }
+
 // FieldError names one field and why its value was refused.
 type FieldError struct {
 	Field  string `json:"field"`

@@ -59,7 +59,7 @@ func (s *Store) initRepos() {
 		},
 		filters: map[string]filter{"role": {"role", filterText}, "team_id": {"team_id", filterInt}, "manager_id": {"manager_id", filterInt}, "active": {"active", filterBool}, "email": {"email", filterText}},
 	}
-	s.Accounts = &Repo[crm.Account]{s: s, entity: "account", table: "accounts", mayWrite: writeSellers,
+	s.Accounts = &Repo[crm.Account]{s: s, entity: "account", deletes: accountDeletion, table: "accounts", mayWrite: writeSellers,
 		ownerOf: func(v *crm.Account) *int64 { return v.OwnerID },
 		check: func(ctx context.Context, q querier, p crm.Principal, old, v *crm.Account) error {
 			v.CreatedAt = s.createdAt(v.CreatedAt, old != nil, func() time.Time { return old.CreatedAt })
@@ -76,7 +76,7 @@ func (s *Store) initRepos() {
 		filters: map[string]filter{"owner_id": {"owner_id", filterInt}, "industry": {"industry", filterText}, "segment": {"segment", filterText},
 			"country": {"country", filterText}, "state": {"state", filterText}, "parent_id": {"parent_id", filterInt}, "external_id": {"external_id", filterText}, "name": {"name", filterText}},
 	}
-	s.Contacts = &Repo[crm.Contact]{s: s, entity: "contact", table: "contacts", mayWrite: writeSellers,
+	s.Contacts = &Repo[crm.Contact]{s: s, entity: "contact", deletes: contactDeletion, table: "contacts", mayWrite: writeSellers,
 		ownerOf: func(v *crm.Contact) *int64 { return v.OwnerID },
 		check: func(ctx context.Context, q querier, p crm.Principal, old, v *crm.Contact) error {
 			v.CreatedAt = s.createdAt(v.CreatedAt, old != nil, func() time.Time { return old.CreatedAt })
@@ -92,7 +92,7 @@ func (s *Store) initRepos() {
 		},
 		filters: map[string]filter{"account_id": {"account_id", filterInt}, "owner_id": {"owner_id", filterInt}, "email": {"email", filterText}, "external_id": {"external_id", filterText}},
 	}
-	s.Leads = &Repo[crm.Lead]{s: s, entity: "lead", table: "leads", owner: "owner_id", mayWrite: writeSellers,
+	s.Leads = &Repo[crm.Lead]{s: s, entity: "lead", deletes: leadDeletion, table: "leads", owner: "owner_id", mayWrite: writeSellers,
 		ownerOf: func(v *crm.Lead) *int64 { return v.OwnerID },
 		check: func(ctx context.Context, q querier, p crm.Principal, old, v *crm.Lead) error {
 			if v.Status == "" {
@@ -129,7 +129,7 @@ func (s *Store) initRepos() {
 		},
 		filters: map[string]filter{"family": {"family", filterText}, "active": {"active", filterBool}, "name": {"name", filterText}, "external_id": {"external_id", filterText}},
 	}
-	s.Opportunities = &Repo[crm.Opportunity]{s: s, entity: "opportunity", table: "opportunities", owner: "owner_id", mayWrite: writeSellers,
+	s.Opportunities = &Repo[crm.Opportunity]{s: s, entity: "opportunity", deletes: opportunityDeletion, table: "opportunities", owner: "owner_id", mayWrite: writeSellers,
 		ownerOf: func(v *crm.Opportunity) *int64 { return &v.OwnerID },
 		check:   s.checkOpportunity,
 		after:   s.recordStageChange,
@@ -138,7 +138,7 @@ func (s *Store) initRepos() {
 			"is_closed": {"is_closed", filterBool}, "is_won": {"is_won", filterBool}, "expected_close": {"expected_close", filterTime},
 			"closed_at": {"closed_at", filterTime}, "created_at": {"created_at", filterTime}, "external_id": {"external_id", filterText}},
 	}
-	s.Activities = &Repo[crm.Activity]{s: s, entity: "activity", table: "activities", owner: "owner_id", mayWrite: writeSellers,
+	s.Activities = &Repo[crm.Activity]{s: s, entity: "activity", deletes: activityDeletion, table: "activities", owner: "owner_id", mayWrite: writeSellers,
 		ownerOf: func(v *crm.Activity) *int64 { return &v.OwnerID },
 		check: func(ctx context.Context, q querier, p crm.Principal, old, v *crm.Activity) error {
 			probs := crm.NewProblems("activity")

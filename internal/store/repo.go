@@ -35,6 +35,9 @@ type Repo[T any] struct {
 	// after runs in the same transaction once the row is written.
 	after   func(ctx context.Context, q querier, p crm.Principal, old, v *T) error
 	filters map[string]filter
+	// deletes is how a record is deleted; nil when records of the entity
+	// are not (see notDeletedWhy).
+	deletes *deletion[T]
 }
 
 // ListQuery selects a page of records: equality filters by field name
@@ -307,31 +310,37 @@ func (r *Repo[T]) Update(ctx context.Context, p crm.Principal, id int64, change 
 	}
 	defer r.written()
 	var out *T
-	var err error
-	// DuckDB aborts the second of two transactions writing one row at once
-	// (PostgreSQL makes it wait): this process's updates of one record take
-	// turns, and one that meets another writer (a bulk transaction) reads
-	// afresh and tries again.
-	if r.s.dialect.name() == "duckdb" {
-		mu := &r.s.rowLocks[uint64(id)%uint64(len(r.s.rowLocks))]
+	err := r.s.rowWrite(ctx, id, func(tx *sql.Tx) error {
+		var err error
+		out, err = r.update(ctx, tx, p, id, change)
+		return err
+	}, fmt.Sprintf("update %s %d", r.entity, id))
+	return out, err
+}
+
+// rowWrite runs fn, a transaction writing the record id, to the end.
+// DuckDB aborts the second of two transactions writing one row at once
+// (PostgreSQL makes it wait): this process's writes of one record take
+// turns, and one that meets another writer (a bulk transaction) reads
+// afresh and tries again.
+func (s *Store) rowWrite(ctx context.Context, id int64, fn func(tx *sql.Tx) error, what string) error {
+	if s.dialect.name() == "duckdb" {
+		mu := &s.rowLocks[uint64(id)%uint64(len(s.rowLocks))]
 		mu.Lock()
 		defer mu.Unlock()
 	}
+	var err error
 	for attempt := 1; ; attempt++ {
-		err = r.s.inTx(ctx, func(tx *sql.Tx) error {
-			var err error
-			out, err = r.update(ctx, tx, p, id, change)
-			return err
-		})
+		err = s.inTx(ctx, fn)
 		if !isWriteConflict(err) || attempt == 5 {
 			break
 		}
 		time.Sleep(time.Duration(attempt) * 5 * time.Millisecond)
 	}
 	if isWriteConflict(err) {
-		return nil, fmt.Errorf("update %s %d: changed by someone else at the same moment, try again: %w", r.entity, id, crm.ErrConflict)
+		return fmt.Errorf("%s: changed by someone else at the same moment, try again: %w", what, crm.ErrConflict)
 	}
-	return out, err
+	return err
 }
 
 // isWriteConflict reports DuckDB's refusal of a concurrent write to a row.

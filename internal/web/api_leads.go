@@ -34,6 +34,7 @@ func (srv *Server) leadRoutes() {
 	m.HandleFunc("POST /api/scoring/rescore", srv.requireAPI(srv.handleRescoreAPI))
 	m.HandleFunc("GET /leads", srv.requirePage(srv.handleLeadsPage))
 	m.HandleFunc("GET /leads/{id}", srv.requirePage(srv.handleLeadPage))
+	m.HandleFunc("POST /leads/{id}/delete", srv.requirePage(srv.handleDeleteLeadPage))
 	m.HandleFunc("GET /leads/models", srv.requirePage(srv.handleModelsPage))
 	m.HandleFunc("POST /leads/models", srv.requirePage(srv.handleApplyModelPage))
 	srv.segmentRoutes()

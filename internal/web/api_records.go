@@ -12,8 +12,9 @@ import (
 //   POST   /api/{things}          create
 //   GET    /api/{things}/{id}     read
 //   PATCH  /api/{things}/{id}     change the fields given (PUT is accepted too)
+//   DELETE /api/{things}/{id}     delete (204), or say why not
 
-func (srv *Server) records(path string, list, create, get, update http.HandlerFunc) {
+func (srv *Server) records(path string, list, create, get, update, del http.HandlerFunc) {
 	srv.mux.HandleFunc("GET /api/"+path, srv.requireAPI(list))
 	srv.mux.HandleFunc("GET /api/"+path+"/{id}", srv.requireAPI(get))
 	if create != nil {
@@ -23,10 +24,11 @@ func (srv *Server) records(path string, list, create, get, update http.HandlerFu
 		srv.mux.HandleFunc("PATCH /api/"+path+"/{id}", srv.requireAPI(update))
 		srv.mux.HandleFunc("PUT /api/"+path+"/{id}", srv.requireAPI(update))
 	}
+	srv.mux.HandleFunc("DELETE /api/"+path+"/{id}", srv.requireAPI(del))
 }
 
 func registerRecords[T any](srv *Server, path string, repo *store.Repo[T]) {
-	srv.records(path, listHandler(srv, repo), createHandler(srv, repo), getHandler(srv, repo), updateHandler(srv, repo))
+	srv.records(path, listHandler(srv, repo), createHandler(srv, repo), getHandler(srv, repo), updateHandler(srv, repo), deleteHandler(srv, repo))
 }
 
 func listHandler[T any](srv *Server, repo *store.Repo[T]) http.HandlerFunc {
@@ -106,5 +108,20 @@ func updateHandler[T any](srv *Server, repo *store.Repo[T], after ...written[T])
 			fn(r, v)
 		}
 		writeJSON(w, http.StatusOK, v)
+	}
+}
+
+func deleteHandler[T any](srv *Server, repo *store.Repo[T]) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, err := pathID(r)
+		if err != nil {
+			srv.writeError(w, r, err)
+			return
+		}
+		if err := repo.Delete(r.Context(), authOf(r).principal(), id); err != nil {
+			srv.writeError(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
 	}
 }

@@ -79,6 +79,15 @@ func (e *env) do(who, method, path string, body string) (int, map[string]any) {
 	return resp.StatusCode, out
 }
 
+// wantError checks that the answer's error says text.
+func wantError(text string) func(t *testing.T, b map[string]any) {
+	return func(t *testing.T, b map[string]any) {
+		if msg, _ := b["error"].(string); !strings.Contains(msg, text) {
+			t.Errorf("error %q, want it to say %q", msg, text)
+		}
+	}
+}
+
 // errorFields lists the field names of a 400 answer.
 func errorFields(body map[string]any) []string {
 	var out []string
@@ -269,6 +278,30 @@ func TestAPIScenarios(t *testing.T) {
 					}
 				}},
 			{name: "rep sees own quota only", who: "repA1", method: "GET", path: "/api/quotas", status: 200, check: wantIDs()},
+			{name: "rep cannot delete another rep's deal", who: "repA1", method: "DELETE", path: "/api/opportunities/" + oppB, status: 404, unchanged: true},
+			{name: "viewer cannot delete", who: "viewer", method: "DELETE", path: "/api/opportunities/" + oppB, status: 403, unchanged: true,
+				check: wantError("a viewer may not delete opportunities")},
+			{name: "rep cannot delete their won deal", who: "repA1", method: "DELETE", path: "/api/opportunities/" + oppA1, status: 403, unchanged: true,
+				check: wantError("only ops may delete a closed deal")},
+			{name: "rep cannot delete the shared account", who: "repA1", method: "DELETE", path: fmt.Sprintf("/api/accounts/%d", o.Account.ID), status: 403, unchanged: true,
+				check: wantError("only ops may delete an account")},
+			{name: "an account with deals is kept, saying why", who: "admin", method: "DELETE", path: fmt.Sprintf("/api/accounts/%d", o.Account.ID), status: 409, unchanged: true,
+				check: wantError("opportunities (opportunities.account_id) still point at it; delete them or point them elsewhere first")},
+			{name: "users are disabled, not deleted", who: "admin", method: "DELETE", path: fmt.Sprintf("/api/users/%d", o.RepB.ID), status: 403, unchanged: true,
+				check: wantError("disable the user instead")},
+			{name: "manager deletes a team member's open deal", who: "mgrA", method: "DELETE", path: "/api/opportunities/" + oppA2, status: 204,
+				check: func(t *testing.T, _ map[string]any) {
+					if status, _ := e.do("admin", "GET", "/api/opportunities/"+oppA2, ""); status != 404 {
+						t.Errorf("after the delete: %d, want 404", status)
+					}
+				}},
+			{name: "ops sees the delete in the audit trail", who: "admin", method: "GET", path: "/api/audit?entity=opportunity&entity_id=" + oppA2, status: 200,
+				check: func(t *testing.T, b map[string]any) {
+					last := b["items"].([]any)[0].(map[string]any)
+					if last["action"] != "delete" || last["actor_id"].(float64) != float64(o.MgrA.ID) || last["before"].(map[string]any)["amount"] != "200" {
+						t.Errorf("latest audit entry %v", last)
+					}
+				}},
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
@@ -34,6 +35,27 @@ func TestBrowserLeads(t *testing.T) {
 	}
 	waitTrue(t, bctx, `document.querySelectorAll('.chart-canvas[data-drawn=true] canvas').length > 0`)
 	screenshot(t, bctx, "lead-ops")
+
+	// Delete the lead: the box must be ticked first (the browser holds the
+	// form back), then the list says it went, and its page is gone.
+	leadPath, err := chromedp.Run(bctx, chromedp.Evaluate[string](`location.pathname`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds.step(chromedp.Click(`#delete-lead button[type=submit]`))
+	if held, err := chromedp.Run(bctx, chromedp.Evaluate[bool](`location.pathname === `+strconv.Quote(leadPath)+` && !document.querySelector('#delete-lead input[name=confirm]').validity.valid`)); err != nil || !held {
+		t.Fatalf("the unticked delete was not held back (%v)", err)
+	}
+	ds.step(chromedp.Click(`#delete-lead input[name=confirm]`), chromedp.Click(`#delete-lead button[type=submit]`))
+	waitTrue(t, bctx, `location.pathname === "/leads" && location.search.includes("deleted=") && document.readyState === "complete"`)
+	id := strings.TrimPrefix(leadPath, "/leads/")
+	if note := ds.text(`#deleted`); !strings.Contains(note, "Lead "+id+" was deleted") {
+		t.Errorf("after the delete the list says %q", note)
+	}
+	ds.goTo(leadPath, `h1`)
+	if h := ds.text(`h1`); h != "Not found" {
+		t.Errorf("the deleted lead's page shows %q, want Not found", h)
+	}
 
 	ds.goTo("/leads/models", `#editor`)
 	src, err := chromedp.Run(bctx, chromedp.Value(`textarea[name=source]`))

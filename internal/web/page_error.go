@@ -18,9 +18,15 @@ func (srv *Server) pageError(w http.ResponseWriter, r *http.Request, err error) 
 	status, title, msg := http.StatusInternalServerError, "Something went wrong",
 		"Quarterdeck could not show this page. The error is logged; quote the request id below to your administrator."
 	var ve *crm.ValidationError
+	var refusal *crm.Refusal
 	switch {
 	case errors.As(err, &ve):
 		status, title, msg = http.StatusBadRequest, "This link has a problem", ve.Error()
+	case errors.As(err, &refusal):
+		srv.logRefusal(r, err)
+		status, title, msg = http.StatusForbidden, "Not for your role", refusal.Reason+"."
+	case errors.Is(err, crm.ErrConflict):
+		status, title, msg = http.StatusConflict, "Not done", conflictText(err)+"."
 	case errors.Is(err, crm.ErrInvalid):
 		status, title, msg = http.StatusBadRequest, "This link has a problem", err.Error()
 	case errors.Is(err, crm.ErrNotFound):

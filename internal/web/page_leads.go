@@ -32,6 +32,13 @@ func timeCell(t *time.Time) export.Cell {
 }
 
 func (srv *Server) handleLeadsPage(w http.ResponseWriter, r *http.Request) {
+	// ?deleted=ID: the lead page's delete came back here; say so.
+	var deleted int64
+	if v := r.URL.Query(); v.Has("deleted") {
+		deleted, _ = strconv.ParseInt(v.Get("deleted"), 10, 64)
+		v.Del("deleted")
+		r.URL.RawQuery = v.Encode()
+	}
 	q, err := scoreQuery(r)
 	if err != nil {
 		srv.pageError(w, r, err)
@@ -44,7 +51,7 @@ func (srv *Server) handleLeadsPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(active) == 0 {
-		srv.render(w, r, http.StatusOK, "leads", map[string]any{"NoModel": true})
+		srv.render(w, r, http.StatusOK, "leads", map[string]any{"NoModel": true, "Deleted": deleted})
 		return
 	}
 	segments, err := leads.SegmentNames(r.Context(), srv.store)
@@ -98,7 +105,7 @@ func (srv *Server) handleLeadsPage(w http.ResponseWriter, r *http.Request) {
 		{Label: "Marketing-qualified", Value: export.CountCell(rep.MQLs).Display, Note: pctString(mqlShare) + " of scored leads, score ≥ " + leads.FormatPoints(v.Model().Doc.MQL)},
 		aucTile(rep),
 	}
-	srv.render(w, r, http.StatusOK, "leads", map[string]any{"T": ts.views(r), "Charts": charts, "Tiles": tiles, "Q": q, "Models": active,
+	srv.render(w, r, http.StatusOK, "leads", map[string]any{"Deleted": deleted, "T": ts.views(r), "Charts": charts, "Tiles": tiles, "Q": q, "Models": active,
 		"Version": v, "Segments": segments, "Shown": len(list), "Capped": len(list) == leadsListCap, "Report": rep, "Grades": v.Model().Doc.Grades})
 }
 
@@ -256,7 +263,26 @@ func (srv *Server) handleLeadPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	srv.render(w, r, http.StatusOK, "lead", map[string]any{"L": l, "Name": leadName(l), "Facts": leadFacts(l), "Tiles": tiles,
-		"Charts": views, "T": ts.views(r), "Scores": ex, "Prediction": prediction})
+		"Charts": views, "T": ts.views(r), "Scores": ex, "Prediction": prediction, "MayDelete": p.Role != crm.RoleViewer})
+}
+
+// handleDeleteLeadPage is POST /leads/{id}/delete, from the lead page's
+// form: the box saying yes must be ticked.
+func (srv *Server) handleDeleteLeadPage(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		srv.pageError(w, r, err)
+		return
+	}
+	if r.PostFormValue("confirm") != "yes" {
+		srv.pageError(w, r, invalidParam("confirm", "tick the box saying yes, delete this lead"))
+		return
+	}
+	if err := srv.store.Leads.Delete(r.Context(), authOf(r).principal(), id); err != nil {
+		srv.pageError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, fmt.Sprintf("/leads?deleted=%d", id), http.StatusSeeOther)
 }
 
 func leadName(l *crm.Lead) string {

@@ -58,6 +58,7 @@ func (srv *Server) writeCachedJSON(w http.ResponseWriter, r *http.Request, key s
 func (srv *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var ve *crm.ValidationError
 	var tooBig *http.MaxBytesError
+	var refusal *crm.Refusal
 	switch {
 	case errors.As(err, &ve):
 		writeJSON(w, http.StatusBadRequest, errorBody{Error: ve.Error(), Fields: ve.Fields})
@@ -66,11 +67,14 @@ func (srv *Server) writeError(w http.ResponseWriter, r *http.Request, err error)
 	case errors.Is(err, crm.ErrNotFound):
 		srv.logRefusal(r, err)
 		writeJSON(w, http.StatusNotFound, errorBody{Error: "not found"})
+	case errors.As(err, &refusal):
+		srv.logRefusal(r, err)
+		writeJSON(w, http.StatusForbidden, errorBody{Error: refusal.Error()})
 	case errors.Is(err, crm.ErrForbidden):
 		srv.logRefusal(r, err)
 		writeJSON(w, http.StatusForbidden, errorBody{Error: "forbidden: your role may not do this"})
 	case errors.Is(err, crm.ErrConflict):
-		writeJSON(w, http.StatusConflict, errorBody{Error: err.Error()})
+		writeJSON(w, http.StatusConflict, errorBody{Error: conflictText(err)})
 	case errors.Is(err, store.ErrBadCredentials):
 		w.Header().Set("WWW-Authenticate", `Bearer realm="quarterdeck"`)
 		writeJSON(w, http.StatusUnauthorized, errorBody{Error: "authentication required"})
@@ -80,6 +84,11 @@ func (srv *Server) writeError(w http.ResponseWriter, r *http.Request, err error)
 		srv.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "request_id", requestID(r), "err", err)
 		writeJSON(w, http.StatusInternalServerError, errorBody{Error: "internal error", RequestID: requestID(r)})
 	}
+}
+
+// conflictText is a conflict's message without the sentinel's ": conflict".
+func conflictText(err error) string {
+	return strings.TrimSuffix(err.Error(), ": "+crm.ErrConflict.Error())
 }
 
 // logRefusal logs a request refused for what it asked to see or do (an id,

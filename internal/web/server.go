@@ -169,12 +169,12 @@ func (srv *Server) routes() {
 	m.HandleFunc("POST /api/forecast/submissions", srv.requireAPI(srv.handleSubmitForecastAPI))
 	m.HandleFunc("GET /api/forecast/snapshots", srv.requireAPI(srv.handleForecastSnapshotsAPI))
 	registerRecords(srv, "teams", srv.store.Teams)
-	srv.records("users", listHandler(srv, srv.store.Users), srv.handleCreateUser, getHandler(srv, srv.store.Users), updateHandler(srv, srv.store.Users))
+	srv.records("users", listHandler(srv, srv.store.Users), srv.handleCreateUser, getHandler(srv, srv.store.Users), updateHandler(srv, srv.store.Users), deleteHandler(srv, srv.store.Users))
 	registerRecords(srv, "accounts", srv.store.Accounts)
 	registerRecords(srv, "contacts", srv.store.Contacts)
 	rescore := func(r *http.Request, l *crm.Lead) { srv.rescoreLead(r, l.ID) }
 	srv.records("leads", listHandler(srv, srv.store.Leads), srv.handleCreateLead,
-		getHandler(srv, srv.store.Leads), updateHandler(srv, srv.store.Leads, rescore))
+		getHandler(srv, srv.store.Leads), updateHandler(srv, srv.store.Leads, rescore), deleteHandler(srv, srv.store.Leads))
 	registerRecords(srv, "products", srv.store.Products)
 	registerRecords(srv, "opportunities", srv.store.Opportunities)
 	registerRecords(srv, "activities", srv.store.Activities)
