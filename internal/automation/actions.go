@@ -267,9 +267,17 @@ func (x *exec) route(ctx context.Context, b *store.Bulk, sub *subject) (string, 
 	return fmt.Sprintf("routed to %s: %s", a.Decision.Owner, a.Decision.Reason), nil
 }
 
-// link attaches a task to the record it is about.
+// link attaches a task to the record it is about; for a deleted record, to
+// the account it was on (if any).
 func link(a *crm.Activity, sub *subject) {
 	id := sub.id
+	if sub.deleted {
+		if acc, ok := sub.raw["account_id"].(float64); ok && sub.entity != "account" {
+			accID := int64(acc)
+			a.AccountID = &accID
+		}
+		return
+	}
 	switch sub.entity {
 	case "opportunity":
 		a.OpportunityID = &id

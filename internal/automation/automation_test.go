@@ -793,3 +793,63 @@ steps:
 		}
 	})
 }
+
+// A deleted trigger fires once per delete, and its run sees the record as
+// the delete found it (fields, account, owner and manager): here a deleted
+// open deal above 50,000 tells the manager, by a task on the account and a
+// webhook. A run of another workflow whose record is deleted while it waits
+// ends, failed, saying so. A deleted trigger's steps cannot write the gone
+// record (refused when applied).
+func TestDeletedTrigger(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, s *store.Store) {
+		e := newEnv(t, s)
+		e.apply(t, `
+name: big-deal-deleted
+trigger: {type: deleted, entity: opportunity}
+when: opportunity.amount >= 50000 and not opportunity.is_closed
+reentry: every_time
+steps:
+  - create_task: {subject: "Deal deleted: {opportunity.name} ({opportunity.amount}) on {account.name}", for: manager}
+  - notify: {channel: hooks, title: "Deleted by its owner {owner.email}", text: "{opportunity.name} was in stage {opportunity.stage}"}
+`)
+		e.apply(t, `
+name: chase
+trigger: {type: created, entity: opportunity}
+steps:
+  - wait: {for: 1d}
+  - create_task: {subject: "Chase {opportunity.name}"}
+`)
+		big := e.newDeal(t, e.org.RepA1, "75000")
+		small := e.newDeal(t, e.org.RepA1, "100")
+		e.drain(t)
+		storetest.Must(t, s.Opportunities.Delete(ctx, storetest.As(e.org.RepA1), big.ID))
+		storetest.Must(t, s.Opportunities.Delete(ctx, storetest.As(e.org.RepA1), small.ID))
+		e.drain(t)
+		e.drain(t)
+		runs := e.runs(t, "big-deal-deleted")
+		if len(runs) != 1 || runs[0].RecordID != big.ID || runs[0].State != stateDone {
+			t.Fatalf("runs %+v, want one done run on the deleted big deal %d", runs, big.ID)
+		}
+		page, err := s.Activities.List(ctx, crm.System, store.ListQuery{Filters: map[string]string{"account_id": itoa(e.org.Account.ID), "kind": "task"}})
+		storetest.Must(t, err)
+		want := "Deal deleted: " + big.Name + " (75000) on Acme"
+		if len(page.Items) != 1 || page.Items[0].Subject != want || page.Items[0].OwnerID != e.org.MgrA.ID || page.Items[0].OpportunityID != nil {
+			t.Fatalf("tasks on the account %+v, want one %q for the manager", page.Items, want)
+		}
+		if e.hook.got.Load() != 1 || !strings.Contains(e.hook.bodies[0], "Deleted by its owner rep.a1@example.com") || !strings.Contains(e.hook.bodies[0], "in stage Prospecting") {
+			t.Fatalf("webhook: %d %v", e.hook.got.Load(), e.hook.bodies)
+		}
+		// The chase runs were waiting when their deals went.
+		e.clock.Add(25 * time.Hour)
+		e.drain(t)
+		for _, r := range e.runs(t, "chase") {
+			if r.State != stateFailed || !strings.Contains(r.Error, "the opportunity was deleted before step steps[1]") {
+				t.Errorf("chase run on %d: %s %q, want failed: deleted", r.RecordID, r.State, r.Error)
+			}
+		}
+		if _, err := Apply(ctx, s, storetest.As(e.ops), "gone.yaml", []byte("name: gone\ntrigger: {type: deleted, entity: lead}\nsteps:\n  - update: {field: status, value: Disqualified}\n"), nil, e.clock.Now()); err == nil ||
+			!strings.Contains(err.Error(), "gone.yaml:4: steps[0].update: a deleted record is gone") {
+			t.Fatalf("a deleted trigger updating its record: %v", err)
+		}
+	})
+}

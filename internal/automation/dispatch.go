@@ -25,7 +25,7 @@ type Event struct {
 	ID       int64          `json:"id"`
 	Entity   string         `json:"entity"`
 	EntityID int64          `json:"entity_id"`
-	Action   string         `json:"action"`            // created, updated, or manual
+	Action   string         `json:"action"`            // created, updated, deleted, or manual
 	Before   map[string]any `json:"before,omitempty"`  // the record's fields before an update
 	Changed  []string       `json:"changed,omitempty"` // the fields an update changed
 	ActorID  *int64         `json:"actor_id,omitempty"`
@@ -44,6 +44,7 @@ type Event struct {
 const (
 	actionCreated = "created"
 	actionUpdated = "updated"
+	actionDeleted = "deleted"
 	actionManual  = "manual"
 )
 
@@ -122,7 +123,7 @@ func readEvents(ctx context.Context, b *store.Bulk) ([]*Event, error) {
 			ev.ActorID = &actor.Int64
 		}
 		ev.Depth = int(depth)
-		ev.Action = map[string]string{"create": actionCreated, "update": actionUpdated}[ev.Action]
+		ev.Action = map[string]string{"create": actionCreated, "update": actionUpdated, "delete": actionDeleted}[ev.Action]
 		if err := ev.decode(before, after); err != nil {
 			return nil, fmt.Errorf("change event %d: %w", ev.ID, err)
 		}
@@ -216,6 +217,8 @@ func fires(wf *Workflow, ev *Event) bool {
 	switch t.Type {
 	case OnCreated:
 		return ev.Action == actionCreated
+	case OnDeleted:
+		return ev.Action == actionDeleted
 	case OnUpdated, OnStageChanged:
 		if ev.Action != actionUpdated {
 			return false

@@ -226,6 +226,7 @@ type subject struct {
 	teamID  int64
 	record  rules.Record
 	raw     map[string]any // the record's own fields, for templates of before/after
+	deleted bool           // read from its delete event: the row is gone
 }
 
 // loadSubject reads the record and everything conditions may say about it.

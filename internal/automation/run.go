@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"strconv"
 	"strings"
 	"sync"
@@ -182,6 +183,9 @@ func (e *Engine) handle(ctx context.Context, j *jobs.Job) error {
 		return x.fail(ctx, err.Error())
 	}
 	err = x.loop(ctx)
+	if errors.Is(err, errRunEnded) {
+		return nil
+	}
 	if err != nil && r.startPC != in.PC && r.State == stateQueued {
 		// This job moved the run on before the trouble (a failed step's
 		// error path, say): its own retry would find the run past its pc and
@@ -193,6 +197,14 @@ func (e *Engine) handle(ctx context.Context, j *jobs.Job) error {
 	}
 	return err
 }
+
+var (
+	// errRecordGone: the run's record was deleted (and its event is not
+	// the delete, whose record the run reads from the event).
+	errRecordGone = fmt.Errorf("deleted: %w", crm.ErrNotFound)
+	// errRunEnded: the step ended the run itself; nothing to retry.
+	errRunEnded = errors.New("the run ended")
+)
 
 // resumePause is how long a run waits before a step that met database
 // trouble (a write conflict on DuckDB) is tried again in a new job.
@@ -225,6 +237,13 @@ func (x *exec) subject(ctx context.Context) (*subject, error) {
 			ev.Before = jsonValues(entities[x.r.Entity].columns, ev.Before)
 		}
 		sub, err := loadNeeded(ctx, x.e.s, x.r.Entity, x.r.RecordID, &ev, x.r.Depth, x.e.opts.Now().UTC(), x.need)
+		if errors.Is(err, errRecordGone) {
+			// Deleted since the run began: its steps have nothing to act on.
+			if ferr := x.finish(ctx, stateFailed, fmt.Sprintf("the %s was deleted before step %s: the run ends here", x.r.Entity, x.wf.program[x.r.PC].path)); ferr != nil {
+				return nil, ferr
+			}
+			return nil, errRunEnded
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -885,11 +904,18 @@ func (n *needs) read(entity, text string) (all bool) {
 // exactly what loadSubject reads).
 func loadNeeded(ctx context.Context, s *store.Store, name string, id int64, ev *Event, depth int, now time.Time, n needs) (*subject, error) {
 	e := entities[name]
-	own, err := readRecord(ctx, s, name, id)
-	if err != nil {
+	var own map[string]any
+	var err error
+	if ev != nil && ev.Action == actionDeleted {
+		// The row is gone with its history: the run sees the record as the
+		// delete found it, and no derived facts.
+		own, n.facts = maps.Clone(ev.Before), false
+	} else if own, err = readRecord(ctx, s, name, id); errors.Is(err, crm.ErrNotFound) {
+		return nil, fmt.Errorf("%s %d: %w", name, id, errRecordGone)
+	} else if err != nil {
 		return nil, err
 	}
-	sub := &subject{entity: name, id: id, record: rules.Record{}, raw: own}
+	sub := &subject{entity: name, id: id, record: rules.Record{}, raw: own, deleted: ev != nil && ev.Action == actionDeleted}
 	put := func(prefix string, m map[string]any) {
 		for k, v := range m {
 			sub.record[prefix+"."+k] = v

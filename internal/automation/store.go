@@ -170,7 +170,7 @@ func SetEnabled(ctx context.Context, s *store.Store, p crm.Principal, name strin
 // others are scanned, called or run by hand).
 func (wf *Workflow) onChanges() bool {
 	switch wf.Doc.Trigger.Type {
-	case OnCreated, OnUpdated, OnStageChanged, OnCloseDatePushed:
+	case OnCreated, OnUpdated, OnDeleted, OnStageChanged, OnCloseDatePushed:
 		return true
 	}
 	return false

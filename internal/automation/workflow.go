@@ -22,6 +22,7 @@ import (
 const (
 	OnCreated         = "created"           // a record is created
 	OnUpdated         = "updated"           // a record is updated (optionally: a field changed from/to)
+	OnDeleted         = "deleted"           // a record is deleted: the run sees it as it was
 	OnStageChanged    = "stage_changed"     // an opportunity's stage changed
 	OnCloseDatePushed = "close_date_pushed" // an opportunity's expected close moved later
 	OnDealStale       = "deal_stale"        // an open deal had no activity for days
@@ -32,7 +33,7 @@ const (
 	OnManual          = "manual"            // only when run by hand on a selection
 )
 
-var triggers = []string{OnCreated, OnUpdated, OnStageChanged, OnCloseDatePushed, OnDealStale, OnScoreCrossed, OnSLABreached, OnSchedule, OnWebhook, OnManual}
+var triggers = []string{OnCreated, OnUpdated, OnDeleted, OnStageChanged, OnCloseDatePushed, OnDealStale, OnScoreCrossed, OnSLABreached, OnSchedule, OnWebhook, OnManual}
 
 // triggerEntity is the record type of the triggers that have only one.
 var triggerEntity = map[string]string{OnStageChanged: "opportunity", OnCloseDatePushed: "opportunity", OnDealStale: "opportunity",
@@ -396,6 +397,9 @@ func (c *compiler) step(at string, s StepDoc) {
 	entity := c.w.Doc.Trigger.Entity
 	if _, known := entities[entity]; !known {
 		entity = "" // the trigger's problem is reported already; check the step on its own
+	}
+	if c.w.Doc.Trigger.Type == OnDeleted && slices.Contains([]string{opUpdate, opAssign, opJoin, opLeave, opRun}, o.kind) {
+		d.Add(at+"."+o.kind, "a deleted record is gone: the steps of a deleted trigger may branch, wait, notify, create a task and stop, not %s", o.kind)
 	}
 	switch o.kind {
 	case "if":

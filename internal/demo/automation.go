@@ -17,7 +17,8 @@ import (
 // ApplyAutomation applies the shipped workflows as the ops analyst and gives
 // them a morning's work: the stale deals enter at once, and a few of the
 // day's writes go through the store as the reps would make them (three
-// large deals won, two close dates pushed, two demo requests arriving), so
+// large deals won, two close dates pushed, a duplicate deal deleted, two
+// demo requests arriving), so
 // the run log shows each workflow's steps. Their notifications wait in the
 // queue until serve runs with channels. It returns the runs started.
 func ApplyAutomation(ctx context.Context, s *store.Store, now time.Time) (int, error) {
@@ -117,6 +118,19 @@ func demoWrites(ctx context.Context, s *store.Store, now time.Time) error {
 			}); err != nil {
 				return fmt.Errorf("demo automation: push deal %d: %w", d.id, err)
 			}
+		}
+	}
+	// A rep deletes a large open deal they entered twice (none converted
+	// from a lead: a converted lead keeps its deal).
+	dup, err := pick(`SELECT o.id, u.id, u.role FROM opportunities o JOIN users u ON u.id = o.owner_id AND u.active AND u.role = 'rep'
+		WHERE NOT o.is_closed AND o.stage = 'Prospecting' AND o.amount >= 50000
+		AND NOT EXISTS (SELECT 1 FROM leads l WHERE l.converted_opportunity_id = o.id) ORDER BY o.amount DESC, o.id LIMIT 1`)
+	if err != nil {
+		return err
+	}
+	for _, d := range dup {
+		if err := s.Opportunities.Delete(ctx, d.owner, d.id); err != nil {
+			return fmt.Errorf("demo automation: delete deal %d: %w", d.id, err)
 		}
 	}
 	for _, l := range []crm.Lead{

@@ -61,6 +61,15 @@ func TestBrowserAutomation(t *testing.T) {
 	if lede := ds.text(`p.lede`); !strings.Contains(lede, "version 2") {
 		t.Errorf("after applying: %q, want version 2", lede)
 	}
+
+	// The morning's deleted deal: the run saw the deal as it was deleted.
+	ds.goTo("/automation/workflows/deal-deleted", `#runs`)
+	ds.step(chromedp.Click(`#runs tbody tr:first-child td:first-child a`))
+	waitTrue(t, bctx, `location.pathname.startsWith("/automation/runs/") && document.readyState === "complete"`)
+	ds.step(chromedp.WaitVisible(`#steps`))
+	if steps := ds.text(`#steps tbody`); !strings.Contains(steps, "Deleted deal: ") || !strings.Contains(steps, "Prospecting") || !strings.Contains(steps, "done") {
+		t.Errorf("the deleted deal's run steps: %q", steps)
+	}
 	if len(*problems) > 0 {
 		t.Errorf("browser console: %v", *problems)
 	}
