@@ -19,7 +19,7 @@ func (c cli) forecastCommand() *cobra.Command {
 		Use:   "forecast",
 		Short: "Forecast bookings: pipeline methods, win probability, time series, calls and backtests",
 		Long: `Forecast bookings by period with every method side by side (see docs/forecasting.md):
-stage-weighted and history-weighted pipeline, per-deal win probability, an ETS time
+stage-weighted and history-weighted pipeline, per-deal win probability, a time
 series of past bookings, and the reps' submitted commits.`,
 	}
 	cmd.AddCommand(c.forecastShowCommand(), c.forecastDealsCommand(), c.forecastModelCommand(), c.forecastBacktestCommand(),

@@ -9,21 +9,24 @@ import (
 	"time"
 
 	"github.com/quarterdeck/quarterdeck/internal/forecast/series"
+	"github.com/quarterdeck/quarterdeck/internal/forecast/univar"
 	"github.com/spf13/cobra"
 )
 
 // forecastSeriesCommand forecasts batches of plain time series (the
-// M-competition CSV layout) with automatic ETS; it needs no database.
+// M-competition CSV layout) by a univar method; it needs no database.
 func (c cli) forecastSeriesCommand() *cobra.Command {
-	var valuesPath, seriesPath, only string
+	var valuesPath, seriesPath, only, method string
 	var asJSON, evaluate, timing bool
 	var workers int
 	cmd := &cobra.Command{
 		Use:   "series",
-		Short: "Forecast time series from CSV files with automatic exponential smoothing (ETS)",
-		Long: `Fit an ETS model (chosen by AICc, as R's forecast::ets does) to the train
-split of every series in --values and forecast each series' horizon with 80%
-and 95% prediction intervals. --series describes the series
+		Short: "Forecast time series from CSV files (ETS, Theta, or their combination)",
+		Long: `Fit --method to the train split of every series in --values and forecast each
+series' horizon with 80% and 95% prediction intervals. Methods: combo (the
+default: the mean of automatic ETS, Theta and the best damped-trend ETS), ets
+(automatic exponential smoothing chosen by AICc, as R's forecast::ets does),
+theta (as R's forecast::thetaf). --series describes the series
 (series,period,type,frequency,horizon,start_year,start_sub,n); --values holds
 them in long form (series,split,index,value, split train or test).
 
@@ -48,7 +51,7 @@ with --json the output is then {"forecasts": [...], "evaluation": {...}}.`,
 				}
 			}
 			start := time.Now()
-			res, err := series.Run(ss, vs, series.Options{Workers: workers})
+			res, err := series.Run(ss, vs, series.Options{Workers: workers, Method: method})
 			if err != nil {
 				return err
 			}
@@ -81,6 +84,7 @@ with --json the output is then {"forecasts": [...], "evaluation": {...}}.`,
 	fl.StringVar(&valuesPath, "values", "", "CSV of values: series,split,index,value")
 	fl.StringVar(&seriesPath, "series", "", "CSV of series: series,period,type,frequency,horizon,start_year,start_sub,n")
 	fl.StringVar(&only, "only", "", "only these period types, comma-separated (e.g. monthly,quarterly)")
+	fl.StringVar(&method, "method", univar.Default, "forecasting method: "+strings.Join(univar.Methods, ", "))
 	fl.BoolVar(&asJSON, "json", false, "print JSON")
 	fl.BoolVar(&evaluate, "evaluate", false, "score the forecasts against the test split (sMAPE, MASE) next to seasonal naive")
 	fl.IntVar(&workers, "workers", 0, "series fitted in parallel (default: GOMAXPROCS)")

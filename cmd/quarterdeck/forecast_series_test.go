@@ -64,7 +64,7 @@ func runForecastSeries(args ...string) (stdout, stderr string, err error) {
 
 func TestForecastSeriesCSV(t *testing.T) {
 	sp, vp := writeSeriesFiles(t)
-	out, _, err := runForecastSeries("--series", sp, "--values", vp)
+	out, _, err := runForecastSeries("--series", sp, "--values", vp, "--method", "ets")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +78,10 @@ func TestForecastSeriesCSV(t *testing.T) {
 	f := strings.Split(lines[4], ",")
 	fc, _ := strconv.ParseFloat(f[2], 64)
 	if math.Abs(fc-115) > 1 {
-		t.Errorf("Y1 is a straight line to 110; forecast for 13 = %v, want about 115", fc)
+		t.Errorf("Y1 is a straight line to 110; ETS's forecast for 13 = %v, want about 115", fc)
+	}
+	if _, _, err := runForecastSeries("--series", sp, "--values", vp, "--method", "arima"); err == nil || !strings.Contains(err.Error(), `"arima" is not a forecasting method`) {
+		t.Errorf("--method arima: %v", err)
 	}
 }
 
@@ -107,7 +110,7 @@ func TestForecastSeriesEvaluateJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	if len(got.Forecasts) != 2 || got.Forecasts[0].Series != "Y1" || !strings.HasPrefix(got.Forecasts[0].Model, "ETS(") {
+	if len(got.Forecasts) != 2 || got.Forecasts[0].Series != "Y1" || !strings.HasPrefix(got.Forecasts[0].Model, "mean of ETS(") {
 		t.Fatalf("forecasts: %+v", got.Forecasts)
 	}
 	if o := got.Evaluation.Overall; o.Series != 1 || o.SMAPE >= o.NaiveSMAPE {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/quarterdeck/quarterdeck/internal/crm"
 	"github.com/quarterdeck/quarterdeck/internal/forecast/ets"
+	"github.com/quarterdeck/quarterdeck/internal/forecast/univar"
 )
 
 // Estimate is one method's forecast of a period's bookings, with its
@@ -20,7 +21,7 @@ type Estimate struct {
 	Lo95     *float64 `json:"lo95,omitempty"`
 	Hi95     *float64 `json:"hi95,omitempty"`
 	Note     string   `json:"note,omitempty"`   // in words: what it learned from, or why it is thin
-	Detail   string   `json:"detail,omitempty"` // the technical name of the model, e.g. ETS(M,A,N)
+	Detail   string   `json:"detail,omitempty"` // the technical name of the model, e.g. "mean of ETS(M,A,N), Theta, ETS(A,Ad,N)"
 }
 
 // MethodLabels name the methods in words.
@@ -238,8 +239,8 @@ func seasonality(g crm.Grain) int {
 }
 
 // seriesEstimate forecasts the period's bookings from the bookings of
-// earlier complete periods of the same grain (ETS with automatic model
-// selection). It does not look at the pipeline.
+// earlier complete periods of the same grain (univar's default method).
+// It does not look at the pipeline.
 func (b *Book) seriesEstimate(per crm.Period, asOf time.Time, keep func(*Deal) bool) (Estimate, error) {
 	e := estimate(MethodSeries)
 	pers, vals := b.Bookings(per.Grain, asOf, keep)
@@ -252,22 +253,18 @@ func (b *Book) seriesEstimate(per crm.Period, asOf time.Time, keep func(*Deal) b
 	if len(vals) < 4 || h < 1 {
 		return e, fmt.Errorf("too little history: %d complete %s periods before %s", len(vals), per.Grain, per)
 	}
-	m, err := ets.Fit(vals, seasonality(per.Grain), ets.Options{})
-	if err != nil {
-		return e, err
-	}
-	fc, err := m.Forecast(h, ets.DefaultLevels)
+	fc, err := univar.Forecast(vals, seasonality(per.Grain), h, ets.DefaultLevels, univar.Default)
 	if err != nil {
 		return e, err
 	}
 	e.Forecast = round2(math.Max(0, fc.Point[h-1]))
 	e.Lo80, e.Hi80 = bound(math.Max(0, fc.Lower[0][h-1])), bound(fc.Upper[0][h-1])
 	e.Lo95, e.Hi95 = bound(math.Max(0, fc.Lower[1][h-1])), bound(fc.Upper[1][h-1])
-	e.Note, e.Detail = seriesNote(m, len(vals)), m.String()
+	e.Note, e.Detail = seriesNote(fc, len(vals)), fc.Model
 	return e, nil
 }
 
 // seriesNote says in words what the time series assumed and learned from.
-func seriesNote(m *ets.Model, periods int) string {
-	return fmt.Sprintf("%s, learned from %d periods", m.Label(), periods)
+func seriesNote(fc univar.Result, periods int) string {
+	return fmt.Sprintf("%s, learned from %d periods", fc.Label, periods)
 }

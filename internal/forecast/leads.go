@@ -8,6 +8,7 @@ import (
 
 	"github.com/quarterdeck/quarterdeck/internal/crm"
 	"github.com/quarterdeck/quarterdeck/internal/forecast/ets"
+	"github.com/quarterdeck/quarterdeck/internal/forecast/univar"
 	"github.com/quarterdeck/quarterdeck/internal/store"
 )
 
@@ -26,7 +27,7 @@ type PeriodValue struct {
 	Value  float64 `json:"value"`
 }
 
-// ForecastLeads fits ETS to the leads p may see created per period of
+// ForecastLeads fits the default time-series method to the leads p may see created per period of
 // per's grain, up to the last complete period before asOf, and forecasts per.
 func ForecastLeads(ctx context.Context, s *store.Store, p crm.Principal, per crm.Period, asOf time.Time) (*LeadDemand, error) {
 	cond, err := s.OwnerCondition(ctx, p, "owner_id")
@@ -81,11 +82,7 @@ func ForecastLeads(ctx context.Context, s *store.Store, p crm.Principal, per crm
 	if len(vals) < 4 || h < 1 {
 		return nil, crm.Invalid("forecast", "period", fmt.Sprintf("too little lead history before %s: %d complete %s periods", per, len(vals), per.Grain))
 	}
-	m, err := ets.Fit(vals, seasonality(per.Grain), ets.Options{})
-	if err != nil {
-		return nil, err
-	}
-	fc, err := m.Forecast(h, ets.DefaultLevels)
+	fc, err := univar.Forecast(vals, seasonality(per.Grain), h, ets.DefaultLevels, univar.Default)
 	if err != nil {
 		return nil, err
 	}
@@ -93,6 +90,6 @@ func ForecastLeads(ctx context.Context, s *store.Store, p crm.Principal, per crm
 	e.Forecast = math.Round(math.Max(0, fc.Point[h-1]))
 	e.Lo80, e.Hi80 = bound(math.Max(0, fc.Lower[0][h-1])), bound(fc.Upper[0][h-1])
 	e.Lo95, e.Hi95 = bound(math.Max(0, fc.Lower[1][h-1])), bound(fc.Upper[1][h-1])
-	e.Note, e.Detail = seriesNote(m, len(vals)), m.String()
+	e.Note, e.Detail = seriesNote(fc, len(vals)), fc.Model
 	return out, nil
 }

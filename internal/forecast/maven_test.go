@@ -280,7 +280,8 @@ func TestClosedPeriodOnMaven(t *testing.T) {
 			}
 		}
 		ts, ok := rep.Estimate(forecast.MethodSeries)
-		if !ok || !strings.HasPrefix(ts.Detail, "ETS(") || !strings.Contains(ts.Note, "seasonality, learned from") || ts.Label != "Time series" {
+		if !ok || !strings.HasPrefix(ts.Detail, "mean of ETS(") || !strings.Contains(ts.Detail, "Theta") || !strings.HasPrefix(ts.Note, "the average of ") ||
+			!strings.Contains(ts.Note, " methods (ETS(") || !strings.Contains(ts.Note, "), learned from ") || ts.Label != "Time series" {
 			t.Errorf("%s: time series %+v, notes %v", c.period, ts, rep.Notes)
 		}
 	}

@@ -191,12 +191,27 @@ func parseSpec(s string) (errs, trends, seasons string, damped []bool, err error
 // returns the best one fitted by maximum likelihood. m is the seasonal
 // period (1 for none).
 func Fit(y []float64, m int, opt Options) (*Model, error) {
+	sel, err := Select(y, m, opt)
+	return sel.Best, err
+}
+
+// Selection is the outcome of the automatic search: the candidate with the
+// lowest AICc, and the damped-trend candidate with the lowest AICc (nil
+// when none was fitted), for a combination that wants a damped member
+// without searching twice.
+type Selection struct {
+	Best, Damped *Model
+}
+
+// Select is Fit, also keeping the best damped-trend candidate.
+func Select(y []float64, m int, opt Options) (Selection, error) {
+	var sel Selection
 	if err := checkSeries(y, m); err != nil {
-		return nil, err
+		return sel, err
 	}
 	errs, trends, seasons, dampings, err := parseSpec(opt.Spec)
 	if err != nil {
-		return nil, err
+		return sel, err
 	}
 	nsim := opt.NSim
 	if nsim <= 0 {
@@ -217,7 +232,8 @@ func Fit(y []float64, m int, opt Options) (*Model, error) {
 	if constant {
 		// As R does: nothing to estimate, so simple exponential smoothing
 		// with alpha at its upper bound reproduces the series exactly.
-		return constantModel(y, nsim, seed), nil
+		sel.Best = constantModel(y, nsim, seed)
+		return sel, nil
 	}
 
 	// Seasonal models need a period R would model (2..24) and more than one
@@ -235,17 +251,17 @@ func Fit(y []float64, m int, opt Options) (*Model, error) {
 		errs = strings.ReplaceAll(errs, "M", "")
 		seasons = strings.ReplaceAll(seasons, "M", "")
 		if errs == "" {
-			return nil, errors.New("ets: multiplicative error needs strictly positive data")
+			return sel, errors.New("ets: multiplicative error needs strictly positive data")
 		}
 		if seasons == "" {
-			return nil, errors.New("ets: multiplicative season needs strictly positive data")
+			return sel, errors.New("ets: multiplicative season needs strictly positive data")
 		}
 	}
 	if opt.AdditiveOnly {
 		errs = strings.ReplaceAll(errs, "M", "")
 		seasons = strings.ReplaceAll(seasons, "M", "")
 		if errs == "" || seasons == "" {
-			return nil, errors.New("ets: additive-only excludes the requested model")
+			return sel, errors.New("ets: additive-only excludes the requested model")
 		}
 	}
 
@@ -273,7 +289,7 @@ func Fit(y []float64, m int, opt Options) (*Model, error) {
 	}
 
 	if len(cands) == 0 {
-		return nil, fmt.Errorf("ets: model spec %q: additive errors with a multiplicative season are not supported", opt.Spec)
+		return sel, fmt.Errorf("ets: model spec %q: additive errors with a multiplicative season are not supported", opt.Spec)
 	}
 
 	// Too little data to estimate anything sensible: R falls back to an
@@ -283,23 +299,25 @@ func Fit(y []float64, m int, opt Options) (*Model, error) {
 		cands = []spec{{err: 'A', trend: 'N', season: 'N', m: 1}}
 	}
 
-	var best *Model
 	for _, sp := range cands {
 		fit := fitSpec(y, sp)
 		if fit == nil {
 			continue
 		}
-		if best == nil || fit.AICc < best.AICc {
-			best = fit
+		fit.nsim, fit.seed = nsim, seed
+		if sel.Best == nil || fit.AICc < sel.Best.AICc {
+			sel.Best = fit
+		}
+		if fit.Damped && (sel.Damped == nil || fit.AICc < sel.Damped.AICc) {
+			sel.Damped = fit
 		}
 	}
-	if best == nil {
+	if sel.Best == nil {
 		// Too few points to estimate even a level model: carry the last
 		// value forward (alpha ~ 1), with the spread of its past errors.
-		return constantModel(y, nsim, seed), nil
+		sel.Best = constantModel(y, nsim, seed)
 	}
-	best.nsim, best.seed = nsim, seed
-	return best, nil
+	return sel, nil
 }
 
 // constantModel is ETS(A,N,N) with alpha ~ 1 and initial level y[0]: the

@@ -1,5 +1,5 @@
 // Package series forecasts batches of time series stored in the long CSV
-// format of the M-competition data (shared/data/mcomp) with ETS, and scores
+// format of the M-competition data (shared/data/mcomp) with a univar method, and scores
 // the forecasts against held-out test values.
 package series
 

@@ -141,10 +141,21 @@ func TestRunEvaluate(t *testing.T) {
 	if len(ev.Series) != 2 || len(ev.ByPeriod) != 2 || ev.ByPeriod[0].Period != "YEARLY" || ev.Overall.Series != 2 {
 		t.Fatalf("got %+v", ev)
 	}
-	// A straight line: a trend model forecasts it almost exactly, far
-	// better than naive.
-	if b := ev.Series[1]; b.SMAPE > 1 || b.SMAPE >= b.NaiveSMAPE {
-		t.Errorf("B: ETS sMAPE %.3f, naive %.3f", b.SMAPE, b.NaiveSMAPE)
+	// A straight line: the combination (whose Theta member carries half
+	// the slope) is far better than naive, and ETS alone, a trend model,
+	// forecasts it almost exactly.
+	if b := ev.Series[1]; b.SMAPE > b.NaiveSMAPE/4 {
+		t.Errorf("B: combination sMAPE %.3f, naive %.3f", b.SMAPE, b.NaiveSMAPE)
+	}
+	res, err = Run(series, vs, Options{Method: "ets"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev, err = Evaluate(series, vs, res); err != nil || ev.Series[1].SMAPE > 1 || res[3].Model != "ETS(A,A,N)" {
+		t.Errorf("B with ETS: sMAPE %.3f (%v), model %s", ev.Series[1].SMAPE, err, res[3].Model)
+	}
+	if _, err := Run(series, vs, Options{Method: "arima"}); err == nil || !strings.Contains(err.Error(), `"arima" is not a forecasting method (known: combo, ets, theta)`) {
+		t.Errorf("an unknown method: %v", err)
 	}
 }
 

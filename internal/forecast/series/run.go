@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/quarterdeck/quarterdeck/internal/forecast/ets"
+	"github.com/quarterdeck/quarterdeck/internal/forecast/univar"
 )
 
 // Options tunes Run.
@@ -17,8 +18,8 @@ type Options struct {
 	Levels []float64
 	// Workers is the number of series fitted at once; default GOMAXPROCS.
 	Workers int
-	// ETS is passed to ets.Fit.
-	ETS ets.Options
+	// Method is a univar method name; "" for univar.Default.
+	Method string
 }
 
 // Result is the forecast of one series for one step ahead.
@@ -31,9 +32,14 @@ type Result struct {
 	Model        string
 }
 
-// Run fits ETS to the train split of every series in values and forecasts
-// its horizon. Results come in the order of series, steps in order.
+// Run fits the method to the train split of every series in values and
+// forecasts its horizon. Results come in the order of series, steps in order.
 func Run(series []Series, values Values, opt Options) ([]Result, error) {
+	if opt.Method != "" {
+		if err := univar.CheckMethod(opt.Method); err != nil {
+			return nil, err
+		}
+	}
 	levels := opt.Levels
 	if levels == nil {
 		levels = ets.DefaultLevels
@@ -55,7 +61,7 @@ func Run(series []Series, values Values, opt Options) ([]Result, error) {
 	for range min(workers, max(len(todo), 1)) {
 		wg.Go(func() {
 			for i := range jobs {
-				out[i], errs[i] = forecastOne(todo[i], values[todo[i].Name], levels, opt.ETS)
+				out[i], errs[i] = forecastOne(todo[i], values[todo[i].Name], levels, opt.Method)
 			}
 		})
 	}
@@ -74,19 +80,14 @@ func Run(series []Series, values Values, opt Options) ([]Result, error) {
 	return all, nil
 }
 
-func forecastOne(s Series, v *Split, levels []float64, opt ets.Options) ([]Result, error) {
-	mod, err := ets.Fit(v.Train, s.Frequency, opt)
+func forecastOne(s Series, v *Split, levels []float64, method string) ([]Result, error) {
+	fc, err := univar.Forecast(v.Train, s.Frequency, s.Horizon, levels, method)
 	if err != nil {
 		return nil, err
 	}
-	fc, err := mod.Forecast(s.Horizon, levels)
-	if err != nil {
-		return nil, err
-	}
-	name := mod.String()
 	res := make([]Result, s.Horizon)
 	for j := range res {
-		r := Result{Series: s.Name, Index: v.TrainStart + len(v.Train) + j, Forecast: fc.Point[j], Model: name}
+		r := Result{Series: s.Name, Index: v.TrainStart + len(v.Train) + j, Forecast: fc.Point[j], Model: fc.Model}
 		for i := range levels {
 			r.Lower = append(r.Lower, fc.Lower[i][j])
 			r.Upper = append(r.Upper, fc.Upper[i][j])

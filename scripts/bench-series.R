@@ -1,10 +1,11 @@
-# Reference run for scripts/bench-ets.sh: R's forecast::ets on the
-# M-competition CSVs, scored exactly as internal/forecast/series scores ours.
+# Reference run for scripts/bench-series.sh: R's forecast::ets and
+# forecast::thetaf on the M-competition CSVs, scored exactly as
+# internal/forecast/series scores ours.
 #
-#   Rscript scripts/bench-ets.R DATA_DIR [PERIODS] [PER_SERIES_OUT]
+#   Rscript scripts/bench-series.R DATA_DIR [PERIODS] [PER_SERIES_OUT]
 #
 # PERIODS is a comma-separated list (default YEARLY,QUARTERLY,MONTHLY).
-# Prints one summary CSV line per period:
+# Prints one summary CSV line per method and period:
 #   method,period,series,smape,mase,snaive_smape,snaive_mase,seconds,,cover80,cover95
 # (the empty column is the Go side's wall time; coverN is the share of test
 # values inside the N% prediction interval).
@@ -34,8 +35,12 @@ snaive.fc <- function(train, m, h) {
   train[n - m + ((0:(h - 1)) %% m) + 1]
 }
 
+methods <- list(
+  "R-ets" = function(x, h) forecast(ets(x), h = h, level = c(80, 95)),
+  "R-thetaf" = function(x, h) thetaf(x, h = h, level = c(80, 95))
+)
 rows <- list()
-for (p in toupper(periods)) {
+for (method in names(methods)) for (p in toupper(periods)) {
   ms <- meta[toupper(meta$period) == p, ]
   if (nrow(ms) == 0) next
   # Time only the fitting and forecasting, as the Go side reports it.
@@ -44,9 +49,8 @@ for (p in toupper(periods)) {
   for (i in seq_len(nrow(ms))) {
     d <- by.series[[ms$series[i]]]
     train <- d$value[d$split == "train"]
-    fit <- ets(ts(train, frequency = ms$frequency[i]))
-    fc <- forecast(fit, h = ms$horizon[i], level = c(80, 95))
-    fits[[i]] <- list(model = fit$method, mean = as.numeric(fc$mean), lower = fc$lower, upper = fc$upper)
+    fc <- methods[[method]](ts(train, frequency = ms$frequency[i]), ms$horizon[i])
+    fits[[i]] <- list(model = fc$method, mean = as.numeric(fc$mean), lower = fc$lower, upper = fc$upper)
   }
   secs <- proc.time()[["elapsed"]] - t0
   sc <- data.frame()
@@ -62,13 +66,13 @@ for (p in toupper(periods)) {
     inside80 <- inside80 + sum(fits[[i]]$lower[1:h, 1] <= y & y <= fits[[i]]$upper[1:h, 1])
     inside95 <- inside95 + sum(fits[[i]]$lower[1:h, 2] <= y & y <= fits[[i]]$upper[1:h, 2])
     steps <- steps + h
-    sc <- rbind(sc, data.frame(series = ms$series[i], period = p, model = fits[[i]]$model,
+    sc <- rbind(sc, data.frame(method = method, series = ms$series[i], period = p, model = fits[[i]]$model,
       smape = smape(y, f), mase = mase(train, y, f, ms$frequency[i]),
       snaive_smape = smape(y, nv), snaive_mase = mase(train, y, nv, ms$frequency[i])))
   }
-  rows[[p]] <- sc
+  rows[[paste(method, p)]] <- sc
   ok <- !is.na(sc$mase) & !is.na(sc$snaive_mase)
-  cat(sprintf("R-ets,%s,%d,%.4f,%.4f,%.4f,%.4f,%.2f,,%.4f,%.4f\n", p, nrow(sc), mean(sc$smape), mean(sc$mase[ok]),
+  cat(sprintf("%s,%s,%d,%.4f,%.4f,%.4f,%.4f,%.2f,,%.4f,%.4f\n", method, p, nrow(sc), mean(sc$smape), mean(sc$mase[ok]),
     mean(sc$snaive_smape), mean(sc$snaive_mase[ok]), secs, inside80 / steps, inside95 / steps))
 }
 if (per.series.out != "") write.csv(do.call(rbind, rows), per.series.out, row.names = FALSE)
