@@ -139,9 +139,14 @@ func (b *Book) ForecastBy(r Request, group func(*Deal) int64) map[int64]*PeriodF
 		shiftBy(&hist, cv.Inflow(k))
 		pf.Estimates = append(pf.Estimates, hist)
 		if f != nil {
-			pf.Estimates = append(pf.Estimates, weighted(MethodWinProb, s, func(o OpenDeal) float64 {
-				return r.Model.score(f.row(o.Deal, o.State, s.AsOf))
-			}, r.Model.Note))
+			// The model says whether a deal is won at all; the history says
+			// how many such deals are won within the period, and what comes
+			// from outside the expected pipeline, as history-weighted uses.
+			wp := weighted(MethodWinProb, s, func(o OpenDeal) float64 {
+				return r.Model.score(f.row(o.Deal, o.State, s.AsOf)) * cv.Timely(o.State)
+			}, r.Model.Note+"; times the share of such deals won within their period, "+cv.TimelyNote())
+			shiftBy(&wp, cv.Inflow(k))
+			pf.Estimates = append(pf.Estimates, wp)
 		} else if r.Model != nil {
 			pf.Notes = append(pf.Notes, MethodWinProb+": "+r.Model.Note)
 		}

@@ -106,6 +106,18 @@ type Conversion struct {
 	stageAge    map[stageAge]cell
 	stageAgeSeg map[stageAgeSeg]cell
 	prior       map[string]float64
+	// timely is, of the past open deals that were won (by the day), the
+	// share won within their period: overall, by stage, and by stage and
+	// how often the expected close had been pushed. It turns a chance of
+	// winning at all into one of winning within the period.
+	timely       cell
+	timelyStage  map[string]cell
+	timelyPushes map[stagePushes]cell
+}
+
+type stagePushes struct {
+	stage  string
+	pushes int // 0, 1, or 2 for two or more
 }
 
 type cell struct{ won, n float64 }
@@ -126,7 +138,8 @@ type stageAgeSeg struct {
 // come from every deal of the organisation; the inflow, per group, from the
 // deals shown that keep lets through.
 func (b *Book) LearnConversion(s *Slice, periods int, cycle time.Duration, keep func(*Deal) bool, group func(*Deal) int64) *Conversion {
-	cv := &Conversion{inflow: map[int64]float64{}, stage: map[string]cell{}, stageAge: map[stageAge]cell{}, stageAgeSeg: map[stageAgeSeg]cell{}, prior: map[string]float64{}}
+	cv := &Conversion{inflow: map[int64]float64{}, stage: map[string]cell{}, stageAge: map[stageAge]cell{}, stageAgeSeg: map[stageAgeSeg]cell{}, prior: map[string]float64{},
+		timelyStage: map[string]cell{}, timelyPushes: map[stagePushes]cell{}}
 	for name, st := range b.Stages {
 		cv.prior[name] = st.Probability
 	}
@@ -163,6 +176,12 @@ func (b *Book) LearnConversion(s *Slice, periods int, cycle time.Duration, keep 
 			add(cv.stageAge, sa, won)
 			add(cv.stageAgeSeg, stageAgeSeg{sa, o.Deal.Segment}, won)
 			cv.Observations++
+			if o.Deal.Won && o.Deal.Closed.Before(s.AsOf) {
+				cv.timely.won += won
+				cv.timely.n++
+				add(cv.timelyStage, o.State.Stage, won)
+				add(cv.timelyPushes, stagePushes{o.State.Stage, min(o.State.Pushes, 2)}, won)
+			}
 		}
 	}
 	cv.Thin = cv.Observations < MinHistory
@@ -194,6 +213,21 @@ func (cv *Conversion) Probability(st State, seg string, asOf time.Time) float64 
 	return p
 }
 
+// Timely is the learned chance that a deal in this state, if it is won at
+// all, is won within the period: the cell of its stage and close-date
+// pushes shrunk towards its stage's, that towards the overall share, and
+// that (with no history) towards 1, which leaves a chance to win as it was.
+// Deals won after the day are not known yet, so the recent slow ones are
+// missing: the share leans a little high.
+func (cv *Conversion) Timely(st State) float64 {
+	p := 1.0
+	blend := func(c cell) { p = (c.won + shrink*p) / (c.n + shrink) }
+	blend(cv.timely)
+	blend(cv.timelyStage[st.Stage])
+	blend(cv.timelyPushes[stagePushes{st.Stage, min(st.Pushes, 2)}])
+	return p
+}
+
 // Inflow is the group's learned bookings from deals outside the expected
 // pipeline (see Conversion.inflow).
 func (cv *Conversion) Inflow(group int64) float64 { return cv.inflow[group] }
@@ -204,4 +238,12 @@ func (cv *Conversion) Note() string {
 		return fmt.Sprintf("thin history: %d deal-periods over %d earlier periods; probabilities lean on the stage settings", cv.Observations, cv.Periods)
 	}
 	return fmt.Sprintf("learned from %d deal-periods over %d earlier periods, with their bookings from deals outside the pipeline", cv.Observations, cv.Periods)
+}
+
+// TimelyNote says what the share of timely wins was learned from.
+func (cv *Conversion) TimelyNote() string {
+	if cv.timely.n == 0 {
+		return "with no won deals in the earlier periods to learn it from (taken as all)"
+	}
+	return fmt.Sprintf("%.0f%% overall, learned from %.0f won deals of %d earlier periods", 100*cv.timely.won/cv.timely.n, cv.timely.n, cv.Periods)
 }
