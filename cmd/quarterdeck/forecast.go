@@ -247,6 +247,9 @@ func (c cli) forecastDealsCommand() *cobra.Command {
 				return writeJSON(c.stdout, map[string]any{"model": wm, "deals": scores})
 			}
 			fmt.Fprintln(c.stdout, wm.Note)
+			if wm.Signal != "" {
+				fmt.Fprintln(c.stdout, wm.Signal)
+			}
 			tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "deal\tstage\tamount\texpected\twin prob.\tstage prob.\ttop factors")
 			for _, d := range scores {
@@ -289,6 +292,9 @@ func (c cli) forecastModelCommand() *cobra.Command {
 				return writeJSON(c.stdout, wm)
 			}
 			fmt.Fprintln(c.stdout, wm.Note)
+			if wm.Signal != "" {
+				fmt.Fprintln(c.stdout, wm.Signal)
+			}
 			tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 			fmt.Fprintln(tw, "model\tholdout deals\twon\tAUC\tBrier\tlog loss\t")
 			for _, m := range wm.Holdout {

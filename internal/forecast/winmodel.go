@@ -14,14 +14,17 @@ import (
 // WinModel is the per-deal win-probability model trained as of a day, with
 // how it and the naive-Bayes baseline did on a time-ordered holdout.
 type WinModel struct {
-	Model      learn.Model  `json:"-"`                     // nil when there were too few closed deals
-	Chosen     string       `json:"model,omitempty"`       // logistic, gbt or naive_bayes
-	Label      string       `json:"model_label,omitempty"` // in words: "gradient-boosted trees"
-	TrainedAt  time.Time    `json:"trained_as_of"`
-	Note       string       `json:"note"`
-	Holdout    []ModelScore `json:"holdout,omitempty"`
-	TrainedOn  int          `json:"trained_on"`
-	HoldoutFor float64      `json:"holdout_fraction"`
+	Model     learn.Model  `json:"-"`                     // nil when there were too few closed deals
+	Chosen    string       `json:"model,omitempty"`       // logistic, gbt or naive_bayes
+	Label     string       `json:"model_label,omitempty"` // in words: "gradient-boosted trees"
+	TrainedAt time.Time    `json:"trained_as_of"`
+	Note      string       `json:"note"`
+	Holdout   []ModelScore `json:"holdout,omitempty"`
+	// Signal, when set, says in words that the held-out deals showed the
+	// model tells won from lost no better than chance, and what to trust.
+	Signal     string  `json:"signal,omitempty"`
+	TrainedOn  int     `json:"trained_on"`
+	HoldoutFor float64 `json:"holdout_fraction"`
 	// bounds are the numeric features' ranges in training: a value outside
 	// is taken at the nearest end (see bounds.clamp).
 	bounds bounds
@@ -118,7 +121,27 @@ func (b *Book) TrainWinModel(asOf time.Time) *WinModel {
 		return wm
 	}
 	wm.Note = fmt.Sprintf("%s, learned from %d closed deals: the best of %d models on the latest %d%% held out", wm.Label, len(rows), len(trainers), int(holdoutFraction*100))
+	wm.Signal = noSignal(wm.Holdout[best])
 	return wm
+}
+
+// minUsefulAUC is the holdout AUC below which a model is taken to have
+// found nothing: 0.5 is a coin toss.
+const minUsefulAUC = 0.55
+
+// noSignal explains, for a model that ranks held-out deals about as well as
+// chance, that the data holds nothing to learn from before the close.
+func noSignal(h ModelScore) string {
+	if h.AUC != nil && *h.AUC >= minUsefulAUC {
+		return ""
+	}
+	auc := "cannot be measured: the held-out deals are all won or all lost"
+	if h.AUC != nil {
+		auc = fmt.Sprintf("is %.2f, where 0.5 is a coin toss and 1 is perfect", *h.AUC)
+	}
+	return fmt.Sprintf("No signal before the close: on the latest %d closed deals, held out, the best model tells won from lost no better than chance (its AUC %s). "+
+		"The deals carry too little of what happens before they close (a stage history, dated amounts, activities) for any model to learn from. "+
+		"Do not rely on per-deal win probabilities here: trust the history-weighted forecast for the pipeline, or the time series of past bookings.", h.N, auc)
 }
 
 // bounds are each numeric feature's smallest and largest value in

@@ -23,6 +23,10 @@ func TestBrowserForecast(t *testing.T) {
 	if m := ds.text(`#methods tbody`); !strings.Contains(m, "Stage-weighted") || !strings.Contains(m, "History-weighted") {
 		t.Errorf("methods table shows %q", m)
 	}
+	// The demo's deals carry a signal: the page gives no "no signal" warning.
+	if warned, err := chromedp.Run(bctx, chromedp.Evaluate[bool](`!!document.querySelector('#no-signal')`)); err != nil || warned {
+		t.Errorf("the demo's forecast warns of no signal (%v)", err)
+	}
 	waitTrue(t, bctx, `document.querySelectorAll('.chart-canvas[data-drawn=true] canvas').length > 0`)
 	drawn, err := chromedp.Run(bctx, chromedp.Evaluate[int](drawnCharts))
 	if err != nil || drawn < 1 {
