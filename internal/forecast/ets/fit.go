@@ -183,7 +183,7 @@ func initState(y []float64, sp spec) []float64 {
 		if n < 3*m {
 			seas = fourierDetrend(y, m, mult)
 		} else {
-			fig := decompose(y[:3*m], m, mult)
+			fig := SeasonalFigure(y[:3*m], m, mult)
 			seas = make([]float64, n)
 			for i := range seas {
 				seas[i] = fig[i%m]
@@ -257,9 +257,11 @@ func lineFit(v []float64) (a, b float64) {
 	return a, b
 }
 
-// decompose is stats::decompose's seasonal figure: detrend by a centred
-// moving average of order m (2xm for even m), average by season, normalise.
-func decompose(x []float64, m int, mult bool) []float64 {
+// SeasonalFigure is stats::decompose's seasonal figure, by position i % m:
+// detrend by a centred moving average of order m (2xm for even m), average
+// by position, normalise (to a mean of 1 when mult, else of 0). A position
+// the average never reaches (fewer than about two seasons) is neutral.
+func SeasonalFigure(x []float64, m int, mult bool) []float64 {
 	n := len(x)
 	w := make([]float64, 0, m+1)
 	if m%2 == 0 {

@@ -150,54 +150,18 @@ func acf(y []float64, maxLag int) []float64 {
 	return r
 }
 
-// seasonalIndex is the multiplicative seasonal figure of stats::decompose:
-// detrend by a centred moving average of order m (2xm for even m), average
-// the ratios by position, normalise to a mean of 1. It is nil when the
-// series is not positive (the ratios mean nothing) or an index is near 0.
+// seasonalIndex is the multiplicative seasonal figure of stats::decompose
+// (ets.SeasonalFigure). It is nil when the series is not positive (the
+// ratios mean nothing) or an index is near 0, as thetaf then does without.
 func seasonalIndex(y []float64, m int) []float64 {
 	for _, v := range y {
 		if v <= 0 {
 			return nil
 		}
 	}
-	n := len(y)
-	w := make([]float64, 0, m+1)
-	if m%2 == 0 {
-		w = append(w, 0.5)
-		for range m - 1 {
-			w = append(w, 1)
-		}
-		w = append(w, 0.5)
-	} else {
-		for range m {
-			w = append(w, 1)
-		}
-	}
-	half := len(w) / 2
-	sum := make([]float64, m)
-	cnt := make([]float64, m)
-	for i := half; i < n-half; i++ {
-		var tr float64
-		for j, wj := range w {
-			tr += wj * y[i-half+j]
-		}
-		tr /= float64(m)
-		sum[i%m] += y[i] / tr
-		cnt[i%m]++
-	}
-	idx := make([]float64, m)
-	var mean float64
-	for i := range idx {
-		if cnt[i] == 0 {
-			return nil
-		}
-		idx[i] = sum[i] / cnt[i]
-		mean += idx[i]
-	}
-	mean /= float64(m)
-	for i := range idx {
-		idx[i] /= mean
-		if math.Abs(idx[i]) < 1e-4 {
+	idx := ets.SeasonalFigure(y, m, true)
+	for _, v := range idx {
+		if math.Abs(v) < 1e-4 {
 			return nil
 		}
 	}
