@@ -184,19 +184,32 @@ func (d *Doc) yamlProblem(msg string) Problem {
 	return p
 }
 
-// pathAt finds the deepest path written on line (a wrong value's), and of
-// those the first in sorted order, so that the answer does not depend on the
-// map's order.
+// pathAt finds the deepest path written on line (a wrong value's) not named
+// by an earlier problem, and of those the first in sorted order, so that the
+// answer does not depend on the map's order: two wrong items on one line
+// ("[s, s]", reported in document order) are items 0 and 1.
 func (d *Doc) pathAt(line int) string {
-	best := ""
+	best, bestNamed := "", ""
 	for path, l := range d.lines {
 		if l != line {
 			continue
 		}
-		if len(path) > len(best) || len(path) == len(best) && path < best {
+		deeper := func(b string) bool { return len(path) > len(b) || len(path) == len(b) && path < b }
+		if d.named[path] {
+			if deeper(bestNamed) {
+				bestNamed = path
+			}
+		} else if deeper(best) {
 			best = path
 		}
 	}
+	if best == "" {
+		return bestNamed
+	}
+	if d.named == nil {
+		d.named = map[string]bool{}
+	}
+	d.named[best] = true
 	return best
 }
 
