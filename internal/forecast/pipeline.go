@@ -204,12 +204,16 @@ func add[K comparable](m map[K]cell, k K, won float64) {
 // probability, so that thin history falls back gracefully to the
 // stage-weighted method.
 func (cv *Conversion) Probability(st State, seg string, asOf time.Time) float64 {
-	p := cv.prior[st.Stage]
-	blend := func(c cell) { p = (c.won + shrink*p) / (c.n + shrink) }
 	sa := stageAge{st.Stage, ageBucket(asOf.Sub(st.StageSince).Hours() / 24)}
-	blend(cv.stage[st.Stage])
-	blend(cv.stageAge[sa])
-	blend(cv.stageAgeSeg[stageAgeSeg{sa, seg}])
+	return shrunk(cv.prior[st.Stage], cv.stage[st.Stage], cv.stageAge[sa], cv.stageAgeSeg[stageAgeSeg{sa, seg}])
+}
+
+// shrunk blends each cell in turn into p, the level above: a cell with
+// fewer than shrink observations leans towards it.
+func shrunk(p float64, cells ...cell) float64 {
+	for _, c := range cells {
+		p = (c.won + shrink*p) / (c.n + shrink)
+	}
 	return p
 }
 
@@ -220,12 +224,7 @@ func (cv *Conversion) Probability(st State, seg string, asOf time.Time) float64 
 // Deals won after the day are not known yet, so the recent slow ones are
 // missing: the share leans a little high.
 func (cv *Conversion) Timely(st State) float64 {
-	p := 1.0
-	blend := func(c cell) { p = (c.won + shrink*p) / (c.n + shrink) }
-	blend(cv.timely)
-	blend(cv.timelyStage[st.Stage])
-	blend(cv.timelyPushes[stagePushes{st.Stage, min(st.Pushes, 2)}])
-	return p
+	return shrunk(1, cv.timely, cv.timelyStage[st.Stage], cv.timelyPushes[stagePushes{st.Stage, min(st.Pushes, 2)}])
 }
 
 // Inflow is the group's learned bookings from deals outside the expected
