@@ -14,10 +14,16 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// migration is one numbered SQL file.
+// migration is one numbered SQL file. A file named NNN_what.ENGINE.sql
+// (ENGINE: duckdb or postgres) runs on that engine only and is recorded as
+// applied on the other, so that versions stay one sequence for both; it is
+// for what one engine needs and the other does without (an index a
+// PostgreSQL plan needs, where DuckDB hashes and an index would only slow
+// its bulk loads).
 type migration struct {
 	version int
 	name    string
+	engine  string // "" for both
 	sql     string
 }
 
@@ -37,7 +43,14 @@ func migrations() ([]migration, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, migration{version: v, name: e.Name(), sql: string(b)})
+		m := migration{version: v, name: e.Name(), sql: string(b)}
+		if rest := strings.TrimSuffix(e.Name(), ".sql"); strings.Contains(rest, ".") {
+			m.engine = rest[strings.LastIndex(rest, ".")+1:]
+			if m.engine != "duckdb" && m.engine != "postgres" {
+				return nil, fmt.Errorf("migration %s: engine must be duckdb or postgres", e.Name())
+			}
+		}
+		out = append(out, m)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
 	return out, nil
@@ -62,6 +75,10 @@ func (s *Store) migrate(ctx context.Context) error {
 			continue
 		}
 		err = s.inTx(ctx, func(tx *sql.Tx) error {
+			if m.engine != "" && m.engine != s.dialect.name() {
+				_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.version, m.name)
+				return err
+			}
 			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 				return fmt.Errorf("migration %s: %w", m.name, err)
 			}
@@ -70,6 +87,10 @@ func (s *Store) migrate(ctx context.Context) error {
 		})
 		if err != nil {
 			return err
+		}
+		if m.engine != "" && m.engine != s.dialect.name() {
+			s.log.Info("recorded migration for another engine", "name", m.name, "engine", s.dialect.name())
+			continue
 		}
 		s.log.Info("applied migration", "name", m.name, "engine", s.dialect.name())
 	}

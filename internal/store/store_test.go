@@ -447,6 +447,31 @@ func TestBulkLoad(t *testing.T) {
 	})
 }
 
+// A migration for one engine runs there and is only recorded on the other,
+// so both have one sequence of versions.
+func TestEngineMigration(t *testing.T) {
+	indexes := map[string]string{
+		"duckdb":   `SELECT COUNT(*) FROM duckdb_indexes() WHERE index_name = 'activities_lead'`,
+		"postgres": `SELECT COUNT(*) FROM pg_indexes WHERE indexname = 'activities_lead'`,
+	}
+	for _, e := range storetest.Engines(t) {
+		t.Run(e.Name, func(t *testing.T) {
+			s := e.Open(t)
+			var recorded, index int
+			if err := s.DB().QueryRow(`SELECT COUNT(*) FROM schema_migrations WHERE name = '016_activities_lead.postgres.sql'`).Scan(&recorded); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.DB().QueryRow(indexes[e.Name]).Scan(&index); err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]int{"duckdb": 0, "postgres": 1}[e.Name]
+			if recorded != 1 || index != want {
+				t.Errorf("migration recorded %d times, index present %d times; want 1 and %d", recorded, index, want)
+			}
+		})
+	}
+}
+
 func TestMigrationsAreIdempotent(t *testing.T) {
 	for _, e := range storetest.Engines(t) {
 		t.Run(e.Name, func(t *testing.T) {
